@@ -1,0 +1,194 @@
+"""RDF Dataset Canonicalization (RDFC-1.0) of JSON-LD documents, through pyld, made strict and fast.
+
+This is the one module that knows pyld's internals (pyld is pinned exactly in pyproject.toml):
+- safe mode, as Digital Bazaar's jsonld.js does it: a property or type that no context defines, or a
+  relative IRI, is an error instead of being silently dropped (a dropped term is unsigned data);
+- literal escaping exactly as RDFC-1.0's canonical N-Quads prescribe (pyld leaves \\b, \\f and other
+  control characters raw, which changes the hash);
+- a memo of processed type- and property-scoped contexts (pyld re-processes them on every call
+  because each clone of the active context gets a fresh identity; see shared/w3c/performance.md);
+- a bound on blank nodes, since RDFC-1.0's work grows exponentially on crafted graphs.
+It never touches the network: documents come only from the loader it is given.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import pyld.nquads as _pyld_nquads
+from pyld.canon import URDNA2015
+from pyld.jsonld import JsonLdError, JsonLdProcessor
+
+from proofs.bounds import DEFAULT_LIMITS, Limits
+from proofs.errors import CanonicalizationError, InputTooLarge, UndefinedTerm
+from schemas.errors import UnknownContext
+
+DocumentLoaderFn = Callable[[str, Any], dict[str, Any]]
+
+# --- RDFC-1.0 literal escaping (RDF 1.2 canonical N-Triples: ECHAR, then uppercase UCHAR) ---------
+_ECHAR = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_ESCAPE_TABLE = {ord(c): e for c, e in _ECHAR.items()}
+_ESCAPE_TABLE.update({c: f"\\u{c:04X}" for c in [*range(0x20), 0x7F] if chr(c) not in _ECHAR})
+
+
+def rdfc_escape(value: str) -> str:
+    return value.translate(_ESCAPE_TABLE)
+
+
+_pyld_nquads.escape = rdfc_escape  # type: ignore[assignment]
+
+# --- memo of processed scoped contexts --------------------------------------------------------------
+_original_process_context = JsonLdProcessor._process_context
+_memo: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
+_memo_lock = threading.Lock()
+_MEMO_SIZE = 512
+_memo_enabled = True
+
+
+def set_context_memo(enabled: bool) -> None:
+    """Switch the scoped-context memo on or off (the differential test compares both)."""
+    global _memo_enabled
+    _memo_enabled = enabled
+    with _memo_lock:
+        _memo.clear()
+
+
+def _memo_process_context(
+    self: JsonLdProcessor,
+    active_ctx: dict[str, Any],
+    local_ctx: Any,
+    options: dict[str, Any],
+    override_protected: bool = False,
+    propagate: bool = True,
+    validate_scoped: bool = True,
+    cycles: Any = None,
+) -> Any:
+    uuid = active_ctx.get("_uuid") if isinstance(active_ctx, dict) else None
+    # Only contexts that come from cached context documents are memoized: their identity is stable
+    # (the memo holds a reference, so the id cannot be reused by another object).
+    if not _memo_enabled or uuid is None or cycles is not None:
+        return _original_process_context(
+            self, active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
+        )
+    ctx_key: Any = local_ctx if isinstance(local_ctx, str) else id(local_ctx)
+    key = (uuid, ctx_key, override_protected, propagate, validate_scoped, options.get("base"),
+           options.get("processingMode"))
+    with _memo_lock:
+        hit = _memo.get(key)
+    if hit is not None and (isinstance(local_ctx, str) or hit[0] is local_ctx):
+        return hit[1]
+    result = _original_process_context(
+        self, active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
+    )
+    # The result gets an identity now, so that contexts processed on top of it can be memoized too.
+    if isinstance(result, dict) and "_uuid" not in result:
+        import uuid as _uuid_mod
+
+        result["_uuid"] = str(_uuid_mod.uuid4())
+    with _memo_lock:
+        _memo[key] = (local_ctx, result)
+        if len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
+    return result
+
+
+JsonLdProcessor._process_context = _memo_process_context  # type: ignore[method-assign]
+
+
+# --- canonicalization ---------------------------------------------------------------------------------
+def _raise_dropped(expanded_property: Any) -> None:
+    raise UndefinedTerm(
+        "the document uses a term that no @context defines; it would be dropped from what is signed"
+    )
+
+
+_safe_processor = JsonLdProcessor(on_property_dropped=_raise_dropped)
+_lax_processor = JsonLdProcessor()
+
+
+def _unwrap(err: BaseException) -> BaseException:
+    seen = 0
+    cur: BaseException | None = err
+    while cur is not None and seen < 20:
+        if isinstance(cur, UnknownContext | UndefinedTerm | InputTooLarge):
+            return cur
+        cur = cur.__cause__ or cur.__context__
+        seen += 1
+    return err
+
+
+def _jsonld_message(err: JsonLdError) -> str:
+    parts = []
+    cur: BaseException | None = err
+    while cur is not None and len(parts) < 5:
+        code = getattr(cur, "code", None)
+        parts.append(f"{cur.args[0] if cur.args else cur}" + (f" ({code})" if code else ""))
+        cur = cur.__cause__
+    return "JSON-LD processing failed: " + "; ".join(parts)
+
+
+def _check_expanded_iris(expanded: Any) -> None:
+    """Safe mode for IRIs: a relative @id or @type would vanish from the RDF graph, unsigned."""
+    stack = [expanded]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "@id" and isinstance(value, str):
+                    if not (value.startswith("_:") or ":" in value):
+                        raise UndefinedTerm(f"relative @id reference {value!r} is not allowed")
+                elif key == "@type" and "@value" not in node:
+                    for t in value if isinstance(value, list) else [value]:
+                        if isinstance(t, str) and not (t.startswith("_:") or ":" in t):
+                            raise UndefinedTerm(f"type {t!r} is not defined by any @context")
+                elif isinstance(value, list | dict):
+                    stack.append(value)
+
+
+def to_dataset(doc: dict[str, Any], loader: DocumentLoaderFn, *, safe: bool = True) -> dict[str, Any]:
+    """Expand `doc` to an RDF dataset (pyld's internal form)."""
+    processor = _safe_processor if safe else _lax_processor
+    options: dict[str, Any] = {"documentLoader": loader, "base": None, "processingMode": "json-ld-1.1"}
+    try:
+        if safe:
+            expanded = processor.expand(doc, options)
+            _check_expanded_iris(expanded)
+            doc_in: Any = expanded
+        else:
+            doc_in = doc
+        dataset: dict[str, Any] = processor.to_rdf(doc_in, {**options, "produceGeneralizedRdf": False})
+    except JsonLdError as e:
+        cause = _unwrap(e)
+        if cause is not e:
+            raise cause from None
+        raise CanonicalizationError(_jsonld_message(e)) from None
+    except (RecursionError, MemoryError):
+        raise InputTooLarge("document is too complex to canonicalize") from None
+    return dataset
+
+
+def canonize(
+    doc: dict[str, Any], loader: DocumentLoaderFn, *, safe: bool = True, limits: Limits = DEFAULT_LIMITS
+) -> str:
+    """Canonical N-Quads (RDFC-1.0) of a JSON-LD document."""
+    dataset = to_dataset(doc, loader, safe=safe)
+    blanks = set()
+    for triples in dataset.values():
+        for t in triples:
+            for part in ("subject", "object"):
+                if t[part]["type"] == "blank node":
+                    blanks.add(t[part]["value"])
+    if len(blanks) > limits.max_blank_nodes:
+        raise InputTooLarge(
+            f"document has {len(blanks)} blank nodes; at most {limits.max_blank_nodes} are canonicalized"
+        )
+    try:
+        out: str = URDNA2015().main(dataset, {"format": "application/n-quads"})
+    except (RecursionError, MemoryError):
+        raise InputTooLarge("document is too complex to canonicalize") from None
+    return out

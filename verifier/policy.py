@@ -1,0 +1,55 @@
+"""Verification policy: what the verifier trusts and requires, passed in per call.
+
+As in sigstore-python, trust is explicit and the safe choice is the default: no trust material means
+nothing verifies, a did:key issuer is trusted only when named, and the one way to skip the status
+check is called `unsafe_skip_status`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from keys.did import DidResolver
+from proofs.bounds import DEFAULT_LIMITS, Limits
+from proofs.purposes import ASSERTION, ProofPurpose
+from schemas.loader import DocumentLoader, default_loader
+from verifier.status import StaticStatusSource, StatusSource
+
+
+@dataclass(frozen=True)
+class IssuanceEvidence:
+    """Independent evidence of when a credential was issued (e.g. a published log checkpoint)."""
+
+    issued_before: datetime
+    description: str
+
+
+# Given a signed credential, find evidence of its issuance time that its signer could not forge.
+EvidenceLookup = Callable[[dict[str, Any]], IssuanceEvidence | None]
+
+
+@dataclass(frozen=True)
+class Policy:
+    resolver: DidResolver
+    # Issuers trusted beyond those whose DID documents / JWKS the resolver was given.
+    trusted_issuers: frozenset[str] = frozenset()
+    # Trust any issuer whose key resolves (did:key included): for the VC API's interop endpoint only.
+    unsafe_any_issuer: bool = False
+    status: StatusSource = field(default_factory=StaticStatusSource)
+    unsafe_skip_status: bool = False
+    status_max_age: timedelta | None = None
+    evidence: EvidenceLookup | None = None
+    purpose: ProofPurpose = ASSERTION
+    loader: DocumentLoader = field(default_factory=default_loader)
+    allowed_contexts: frozenset[str] | None = None  # None: every bundled context
+    limits: Limits = DEFAULT_LIMITS
+    now: datetime | None = None
+
+    def contexts(self) -> frozenset[str]:
+        return self.allowed_contexts if self.allowed_contexts is not None else self.loader.urls
+
+    def trusts_issuer(self, issuer: str) -> bool:
+        return self.unsafe_any_issuer or issuer in self.trusted_issuers or self.resolver.has_document_for(issuer)

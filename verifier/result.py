@@ -1,0 +1,95 @@
+"""The verification result: every check with its outcome and reason, shaped like the VC API's.
+
+Outcomes keep apart what a person must act on differently: `passed`, `failed` (forged, changed,
+revoked...), and `indeterminate` (could not check, e.g. the status list was unreachable: an outage,
+never to be read as a forgery).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Outcome = Literal["passed", "failed", "indeterminate", "skipped"]
+
+
+@dataclass
+class Check:
+    name: str
+    outcome: Outcome
+    reason: str
+    code: str = ""
+    required: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("passed", "skipped")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "ok": self.ok, "reason": self.reason, "outcome": self.outcome}
+        if self.code:
+            out["code"] = self.code
+        return out
+
+
+# The verdict a person sees, in the order that decides it: a forgery outranks a revocation, which
+# outranks an outage.
+VERDICTS = ("valid", "tampered", "unknown_issuer", "revoked", "suspended", "expired", "not_yet_valid",
+            "invalid", "status_unknown")
+
+
+@dataclass
+class VerificationResult:
+    checks: list[Check] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    status: str | None = None  # "valid" | "revoked" | "suspended" | "unknown"
+    status_as_of: str | None = None
+    credential: dict[str, Any] | None = None
+
+    @property
+    def verified(self) -> bool:
+        # An empty result verifies nothing (as sigstore's empty AllOf fails).
+        if self.errors or not self.checks:
+            return False
+        return all(c.ok for c in self.checks if c.required)
+
+    def check(self, name: str) -> Check | None:
+        return next((c for c in self.checks if c.name == name), None)
+
+    @property
+    def verdict(self) -> str:
+        """One word a person can act on (the scan page's headline)."""
+        if self.verified:
+            return "valid"
+        failed = {c.name: c for c in self.checks if not c.ok and c.required}
+        if self.errors or "proof" in failed or "shape" in failed or "contexts" in failed:
+            return "tampered"
+        if "key" in failed and failed["key"].code in ("unknown_key", "unresolvable_did") or "issuer" in failed:
+            return "unknown_issuer"
+        if "key" in failed:
+            return "invalid"
+        if "status" in failed:
+            if self.status in ("revoked", "suspended"):
+                return self.status
+            return "status_unknown"
+        if "validity" in failed:
+            return "not_yet_valid" if failed["validity"].code == "not_yet_valid" else "expired"
+        return "invalid"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "verified": self.verified,
+            "verdict": self.verdict,
+            "checks": [c.to_json() for c in self.checks],
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+        }
+        if self.status is not None:
+            out["status"] = {"value": self.status, "asOf": self.status_as_of}
+        return out
+
+
+def unusable(code: str, message: str) -> VerificationResult:
+    """The result for input that could not be read at all (the CLI exits 2 on it)."""
+    return VerificationResult(errors=[{"code": code, "message": message}])
