@@ -21,7 +21,8 @@ class StatusListError(SchemaLayerError):
 
 def encode(bits: bytes | bytearray) -> str:
     # mtime=0 and level 6 (XFL=0) give the same bytes as Digital Bazaar's library and the spec example.
-    return "u" + base64.urlsafe_b64encode(gzip.compress(bytes(bits), compresslevel=6, mtime=0)).rstrip(b"=").decode("ascii")
+    packed = gzip.compress(bytes(bits), compresslevel=6, mtime=0)
+    return "u" + base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
 
 
 def decode(encoded: str, max_bytes: int = 16 * 1024 * 1024) -> bytes:

@@ -236,10 +236,14 @@ def sign_cmd(
 @app.command("verify")
 def verify_cmd(
     file: Path,
-    trust: Annotated[list[Path] | None, typer.Option("--trust", help="Issuer DID document or JWKS (repeatable)")] = None,
-    status_list: Annotated[list[Path] | None, typer.Option("--status-list", help="Status list credential (repeatable)")] = None,
-    trust_issuer: Annotated[list[str] | None, typer.Option("--trust-issuer", help="Also trust this issuer DID (e.g. a did:key)")] = None,
-    no_local_trust: Annotated[bool, typer.Option("--no-local-trust", help="Do not trust this home's own issuer")] = False,
+    trust: Annotated[list[Path] | None,
+                     typer.Option("--trust", help="Issuer DID document or JWKS (repeatable)")] = None,
+    status_list: Annotated[list[Path] | None,
+                           typer.Option("--status-list", help="Status list credential (repeatable)")] = None,
+    trust_issuer: Annotated[list[str] | None,
+                            typer.Option("--trust-issuer", help="Also trust this issuer DID (e.g. a did:key)")] = None,
+    no_local_trust: Annotated[bool, typer.Option("--no-local-trust",
+                                                 help="Do not trust this home's own issuer")] = False,
     online: Annotated[bool, typer.Option("--online", help="Resolve did:web over HTTPS")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the structured result")] = False,
 ) -> None:

@@ -63,9 +63,13 @@ class VerificationResult:
         if self.verified:
             return "valid"
         failed = {c.name: c for c in self.checks if not c.ok and c.required}
+        unknown_key = ("unknown_key", "unresolvable_did")
+        if ("proof" in failed and failed["proof"].code in unknown_key) or (
+                "key" in failed and failed["key"].code in unknown_key):
+            return "unknown_issuer"
         if self.errors or "proof" in failed or "shape" in failed or "contexts" in failed:
             return "tampered"
-        if "key" in failed and failed["key"].code in ("unknown_key", "unresolvable_did") or "issuer" in failed:
+        if "issuer" in failed:
             return "unknown_issuer"
         if "key" in failed:
             return "invalid"

@@ -123,6 +123,8 @@ def check_entry(
                             f"the {purpose} status information is stale (as of {as_of})", "status_stale",
                             as_of)
     try:
+        if not isinstance(subject, dict):
+            raise KeyError("credentialSubject")
         bits = bitstring.decode(subject["encodedList"])
         is_set = bitstring.get_bit(bits, int(index_text))
     except (bitstring.StatusListError, KeyError, TypeError) as e:

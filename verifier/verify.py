@@ -73,7 +73,8 @@ def _check_contexts(doc: dict[str, Any], policy: Policy) -> Check:
 def _check_schema(doc: dict[str, Any]) -> Check:
     schemas = doc.get("credentialSchema")
     if schemas is None:
-        types = doc.get("type") if isinstance(doc.get("type"), list) else [doc.get("type")]
+        raw_types = doc.get("type")
+        types = raw_types if isinstance(raw_types, list) else [raw_types]
         if "ProfessionalTitleCredential" in types:
             return Check("schema", "failed", "a title credential must name its credentialSchema",
                          "schema_violation")
