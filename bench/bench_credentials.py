@@ -22,7 +22,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from core_support import make_bureau  # noqa: E402
-
 from issuer.sign import sign_document  # noqa: E402
 from keys.material import SigningKey  # noqa: E402
 from proofs import canon  # noqa: E402

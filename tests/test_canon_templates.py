@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import load_json
-from core_support import make_bureau
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import load_json
+from core_support import make_bureau
 from proofs import canon
 from schemas.loader import DocumentLoader
 

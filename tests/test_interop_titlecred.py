@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from core_support import DID, make_bureau
 from interop import vcjs
-
 from keys.material import SigningKey
 from keys.multikey import encode_secret_multikey
 from schemas.loader import bundled_contexts

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import load_json, shared_dir
 
+from conftest import load_json, shared_dir
 from keys.material import SigningKey
 from keys.multikey import decode_public_multikey
 from proofs.canon import canonize

@@ -57,6 +57,8 @@ def _check_shape(doc: dict[str, Any]) -> Check:
 
 def _check_contexts(doc: dict[str, Any], policy: Policy) -> Check:
     ctx = doc.get("@context")
+    if ctx is None:
+        return Check("contexts", "failed", "the credential has no @context", "missing_context")
     entries = ctx if isinstance(ctx, list) else [ctx]
     allowed = policy.contexts()
     for entry in entries:

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import load_json
-from core_support import record
 from typer.testing import CliRunner
 
+from conftest import load_json
+from core_support import record
 from titlecred.cli import app
 
 runner = CliRunner()

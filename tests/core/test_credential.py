@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from core_support import RECORD, make_bureau, record
 from pyld import jsonld
 
+from core_support import RECORD, make_bureau, record
 from issuer.errors import InvalidRecord
 from issuer.record import parse_record
 from schemas.loader import default_loader

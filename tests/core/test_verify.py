@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from core_support import DID, make_bureau
 
+from core_support import DID, make_bureau
 from issuer.sign import IssuerKey, sign_document
 from keys.did import DidResolver
 from keys.material import SigningKey
@@ -219,7 +219,6 @@ def _status_list(bureau: Any, url: str, purpose: str, set_index: int | None) -> 
 
 def _with_status(bureau: Any) -> Any:
     from core_support import record
-
     from issuer.record import parse_record
     from issuer.sign import issue_pair
 
@@ -351,3 +350,20 @@ def test_status_list_time_can_be_stale(bureau: Any) -> None:
     result = verify_credential(pair.full, bureau.policy(now=NOW, status=source, status_max_age=timedelta(days=1)))
     assert result.check("status").code == "status_stale"
     assert result.verdict == "status_unknown"
+
+
+def test_a_published_key_of_the_wrong_length_fails_with_a_stable_code(bureau: Any, pair: Any) -> None:
+    from keys.multikey import multibase_b58_encode
+
+    doc = bureau.did_document()
+    doc["verificationMethod"][0]["publicKeyMultibase"] = multibase_b58_encode(b"\xed\x01" + b"\x01" * 31)
+    result = verify_credential(pair.full, Policy(resolver=DidResolver([doc]), now=NOW))
+    assert not result.verified
+    assert result.check("proof").code == "invalid_key_length", result.to_json()
+
+
+def test_missing_context_is_named(bureau: Any, pair: Any) -> None:
+    doc = copy.deepcopy(pair.full)
+    del doc["@context"]
+    result = verify_credential(doc, bureau.policy(now=NOW))
+    assert result.errors[0]["code"] == "missing_context"
