@@ -44,7 +44,8 @@ def guarded(fn: Callable[[], T], as_json: bool = False) -> T:
         raise
     except Exception as e:
         code = error_code(e)
-        if code is None:
+        # SQLAlchemy errors carry a `.code` too, and their text can hold SQL parameters (personal data).
+        if code is None or type(e).__module__.startswith("sqlalchemy"):
             raise
         fail(code, error_message(e), as_json)
 
@@ -248,16 +249,16 @@ def verify_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the structured result")] = False,
 ) -> None:
     """Verify a credential. Exit 0 if verified, 1 if not, 2 if the input is unusable."""
-    from titlecred.trust import build_policy, local_trust_documents, read_json_file
-    from verifier.verify import verify_credential
+    from titlecred.trust import build_policy, local_trust_documents
 
     def run() -> Any:
+        from titlecred.printed import verify_input
+
         settings = load_settings()
         extra = [] if no_local_trust else local_trust_documents(settings)
         policy = build_policy(list(trust or []), list(status_list or []), trusted_issuers=list(trust_issuer or []),
                               extra_documents=extra, online=online)
-        doc = read_json_file(file, "credential")
-        return verify_credential(doc, policy)
+        return verify_input(file, policy)
 
     result = guarded(run, as_json)
     if as_json:
@@ -276,6 +277,12 @@ def _print_result(result: Any) -> None:
         mark = {"passed": "ok  ", "failed": "FAIL", "indeterminate": "??  ", "skipped": "--  "}[check.outcome]
         typer.echo(f"  {mark} {check.name:<9} {check.reason}")
     typer.echo(f"verdict: {result.verdict}" + (" (verified)" if result.verified else " (NOT verified)"))
+
+
+# Commands of the registry (serve, demo, audit...) and of printing (render) register themselves on `app`.
+from titlecred import cli_printing, cli_registry  # noqa: E402
+
+_ = (cli_printing, cli_registry)
 
 
 def main() -> None:

@@ -88,7 +88,7 @@ def test_verify_without_trust_fails(issued: dict[str, Path]) -> None:
 @pytest.mark.parametrize(("content", "code"), [
     (b"{not json", "malformed_json"),
     (b'{"a": 1, "a": 2}', "malformed_json"),
-    (b"\xff\xfe", "malformed_json"),
+    (b"\xff\xfe", "unsupported_input"),
     (b'{"@context": ["https://evil.example/ctx"], "type": ["VerifiableCredential"]}', "unknown_context"),
 ])
 def test_unusable_input_exits_2_with_a_stable_code(issued: dict[str, Path], home: Path, content: bytes,

@@ -1,0 +1,73 @@
+"""`titlecred render`: a real home (keystore, issuer), a real record, a real PDF that verifies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from certkit import record
+from typer.testing import CliRunner
+
+import titlecred.cli_printing  # noqa: F401  (registers `render` on the app until cli.py imports it)
+from titlecred.cli import app
+from titlecred.printed import verify_input
+from titlecred.settings import load_settings
+from titlecred.trust import build_policy, local_trust_documents
+
+runner = CliRunner()
+
+
+def run(*args: str) -> Any:
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TITLECRED_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TITLECRED_KEY_PASSPHRASE", "correct horse battery staple")
+    monkeypatch.setenv("TITLECRED_BASE_URL", "https://hrss.example.gov.cn")
+    monkeypatch.chdir(tmp_path)
+    generated = run("keys", "generate", "--did", "did:web:hrss.example.gov.cn", "--name", "示例市人力资源和社会保障局")
+    assert generated.exit_code == 0
+    rec = tmp_path / "record.json"
+    rec.write_text(json.dumps(record(), ensure_ascii=False), encoding="utf-8")
+    assert run("issue", str(rec), "--out", str(tmp_path / "out")).exit_code == 0
+    return tmp_path
+
+
+def test_render_then_verify_the_pdf(home: Path) -> None:
+    full = home / "out" / "B2024110100001.full.json"
+    minimal = home / "out" / "B2024110100001.minimal.json"
+    result = run("render", str(full), "--out", str(home / "cert.pdf"), "--minimal", str(minimal))
+    assert result.exit_code == 0, result.output
+    policy = build_policy([], [], extra_documents=local_trust_documents(load_settings()))
+    verified = verify_input(home / "cert.pdf", policy)
+    assert verified.verified, verified.to_json()
+    qr = verified.check("qr")
+    assert qr is not None and qr.ok
+
+
+def test_render_refuses_a_credential_changed_after_signing(home: Path) -> None:
+    full = home / "out" / "B2024110100001.full.json"
+    doc = json.loads(full.read_text(encoding="utf-8"))
+    doc["credentialSubject"]["level"] = "正高级"
+    forged = home / "forged.json"
+    forged.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    result = run("render", str(forged), "--out", str(home / "forged.pdf"))
+    assert result.exit_code == 2
+    assert "not_verified" in result.output
+    assert not (home / "forged.pdf").exists()
+
+
+def test_render_with_a_given_qr_text(home: Path) -> None:
+    full = home / "out" / "B2024110100001.full.json"
+    assert run("render", str(full), "--out", str(home / "a.pdf")).exit_code == 0
+    from printing.extract import read_pdf
+
+    qr_text = read_pdf((home / "a.pdf").read_bytes()).qr_text
+    assert qr_text is not None and qr_text.startswith("https://hrss.example.gov.cn/v#TC1:")
+    (home / "qr.txt").write_text(qr_text, encoding="utf-8")
+    result = run("render", str(full), "--out", str(home / "b.pdf"), "--qr-text", str(home / "qr.txt"))
+    assert result.exit_code == 0, result.output

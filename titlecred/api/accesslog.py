@@ -1,0 +1,40 @@
+"""The access log: method, route template, status and duration of every request, and nothing else.
+
+Uvicorn's own access log writes the raw path and query string; ours writes the route template
+(`/api/certificates/{cert_id}`), so that no ID number, name or token can reach a log line through a URL.
+
+It must never log a raw path, a query string, a header or a body.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from titlecred.api.limits import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("titlecred.access")
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "(no route)"
+            log.info("%s %s %d %.1fms", scope.get("method"), route, status, (time.perf_counter() - started) * 1000)

@@ -1,0 +1,70 @@
+"""The FastAPI application factory: `create_app(settings) -> FastAPI`.
+
+It wires the registry (issuer profile, keystore, configuration), the database engine, the body-size
+limit, the problem+json handlers and the routers. It does not migrate the database (`titlecred serve`
+runs `alembic upgrade head` first) and holds no rule of its own.
+
+It must never migrate or write to the database itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from titlecred.api import problems
+from titlecred.api.accesslog import AccessLog
+from titlecred.api.limits import BodyLimit
+from titlecred.api.routes import (
+    applications,
+    auth,
+    certificates,
+    conversions,
+    issuance,
+    legacy,
+    orgs,
+    public,
+    slips,
+    uploads,
+    vcapi,
+)
+from titlecred.db.engine import make_engine, session_factory
+from titlecred.issuer_profile import load_profile, open_keystore
+from titlecred.services.clock import utc_now
+from titlecred.services.config import RegistryConfig, load_registry_config
+from titlecred.services.context import KeyProvider, Registry
+from titlecred.settings import Settings
+
+DESCRIPTION = """The registry of electronic professional title certificates (电子职称证书): organizations and
+accounts, applications through the four channels and their review chains, issuance as W3C Verifiable
+Credentials, status lists, reissue, paper conversion, legacy records, query slips, the audit log, and the
+W3C VC API. Authenticate with `Authorization: Bearer <token>` (POST /api/auth/login, or an API token).
+Every error is application/problem+json with a stable `code`."""
+
+
+def build_registry(settings: Settings, config: RegistryConfig | None = None,
+                   clock: Callable[[], datetime] | None = None) -> Registry:
+    """The issuer (profile and keystore) of `settings.home`; fails at once if there is none."""
+    profile = load_profile(settings)
+    return Registry(profile=profile, keys=KeyProvider(open_keystore(settings)), base_url=settings.base_url,
+                    config=config or load_registry_config(settings), clock=clock or utc_now)
+
+
+def create_app(settings: Settings, config: RegistryConfig | None = None, *, registry: Registry | None = None,
+               engine: Engine | None = None) -> FastAPI:
+    registry = registry or build_registry(settings, config)
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(title="TitleCred registry", version="0.1.0", description=DESCRIPTION)
+    app.state.registry = registry
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    problems.install(app)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(AccessLog)
+    for module in (public, vcapi, auth, orgs, applications, uploads, conversions, issuance, certificates, legacy,
+                   slips):
+        app.include_router(module.router)
+    return app

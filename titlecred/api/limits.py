@@ -1,0 +1,87 @@
+"""Request body limits, enforced before any parsing: 1 MB in general, 2.5 MB for multipart uploads
+(two cover photos of at most 1 MB each, checked one by one in the conversion service). URLs with a NUL
+character are refused here too (PostgreSQL cannot store one; no query needs one).
+
+A pure ASGI middleware: it reads the body up to the limit (whatever Content-Length claims), answers
+413 with a problem if it is larger, and replays the buffered body to the application otherwise.
+
+It must never hand the application more than the limit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+JSON_LIMIT = 1024 * 1024
+MULTIPART_LIMIT = 2 * 1024 * 1024 + 512 * 1024
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, default: int = JSON_LIMIT, multipart: int = MULTIPART_LIMIT) -> None:
+        self.app = app
+        self.default = default
+        self.multipart = multipart
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            await _problem(send, 400, "malformed_request", "Bad Request", "a NUL character in the URL")
+            return
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        limit = self.multipart if headers.get("content-type", "").startswith("multipart/") else self.default
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _too_large(send, limit)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > limit:
+                await _too_large(send, limit)
+                return
+            chunks.append(body)
+            more = message.get("more_body", False)
+        buffered = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": buffered, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    await _problem(send, 413, "request_too_large", "Content Too Large",
+                   f"the request body is larger than {limit} bytes")
+
+
+async def _problem(send: Send, status: int, code: str, title: str, detail: str) -> None:
+    body = json.dumps({"type": f"https://w3id.org/titlecred/problems/{code}", "code": code, "title": title,
+                       "status": status, "detail": detail}).encode("utf-8")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode("ascii")), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})

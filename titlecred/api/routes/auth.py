@@ -1,0 +1,64 @@
+"""Login, logout, the current account, password change, API tokens.
+
+Routes here never hold a rule: they validate, call one service, and shape the response.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from titlecred.api import models as m
+from titlecred.api import views
+from titlecred.api.deps import Id, PrincipalDep, RegistryDep, SessionDep
+from titlecred.db.models import Account
+from titlecred.services import auth
+
+router = APIRouter(tags=["authentication"], responses=m.PROBLEMS)
+
+
+@router.post("/api/auth/login", summary="Log in with username and password; returns a bearer token",
+             response_model=m.LoginResponse)
+def login(body: m.LoginRequest, session: SessionDep, registry: RegistryDep) -> m.LoginResponse:
+    issued, account = auth.login(session, registry, body.username, body.password)
+    assert issued.row.expires_at is not None
+    return m.LoginResponse(token=issued.token, expiresAt=issued.row.expires_at,
+                           account=views.account_out(session, account))
+
+
+@router.post("/api/auth/logout", summary="End this session (revoke the bearer token used)", status_code=204)
+def logout(session: SessionDep, registry: RegistryDep, actor: PrincipalDep) -> Response:
+    auth.logout(session, registry, actor)
+    return Response(status_code=204)
+
+
+@router.get("/api/me", summary="The account behind the bearer token", response_model=m.AccountOut)
+def me(session: SessionDep, actor: PrincipalDep) -> m.AccountOut:
+    account = session.get(Account, actor.account_id)
+    assert account is not None
+    return views.account_out(session, account, actor)
+
+
+@router.put("/api/me/password", summary="Change your password (ends your other sessions)", status_code=204)
+def change_password(body: m.PasswordChange, session: SessionDep, registry: RegistryDep,
+                    actor: PrincipalDep) -> Response:
+    auth.change_password(session, registry, actor, body.currentPassword, body.newPassword)
+    return Response(status_code=204)
+
+
+@router.post("/api/tokens", summary="Create an API token (shown once) for yourself or, as admin, an account of "
+             "your organization", response_model=m.TokenCreated, status_code=201)
+def create_token(body: m.TokenCreate, session: SessionDep, registry: RegistryDep,
+                 actor: PrincipalDep) -> m.TokenCreated:
+    issued = auth.create_api_token(session, registry, actor, body.name, body.accountId, body.expiresInDays)
+    return m.TokenCreated(**views.token_out(issued.row).model_dump(), token=issued.token)
+
+
+@router.get("/api/tokens", summary="Your API tokens (an admin: the organization's); never the secrets",
+            response_model=list[m.TokenOut])
+def list_tokens(session: SessionDep, actor: PrincipalDep) -> list[m.TokenOut]:
+    return [views.token_out(t) for t in auth.list_tokens(session, actor)]
+
+
+@router.delete("/api/tokens/{token_id}", summary="Revoke an API token", response_model=m.TokenOut)
+def revoke_token(token_id: Id, session: SessionDep, registry: RegistryDep, actor: PrincipalDep) -> m.TokenOut:
+    return views.token_out(auth.revoke_token(session, registry, actor, token_id))

@@ -1,0 +1,124 @@
+"""The W3C VC API endpoints, as the interop suites call them (shared/w3c/vc-api.md).
+
+- POST /credentials/issue: the bureau's API clients; 201 {"verifiableCredential"}; 400 on bad input.
+- POST /credentials/verify: public; 200 {"verified": true, ...}, or 422 {"verified": false,
+  "problemDetails"} when the credential does not verify, 400 when the request cannot be read.
+- POST /presentations/verify: public; signed and unsigned presentations, challenge and domain checked.
+- POST /credentials/status and POST /status/{id}/publish (VCALM): the bureau sets a credential's status.
+
+Bodies are parsed here with `proofs.bounds.parse_json` (size, depth and node bounds, duplicate keys
+refused) before any other work: the verify endpoints are open to anyone.
+
+Routes here never hold a rule: they validate, call one service, and shape the response.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from titlecred.api import models as m
+from titlecred.api.deps import PrincipalDep, RegistryDep, SessionDep
+from titlecred.api.problems import MEDIA_TYPE, PROBLEM_BASE
+from titlecred.services import certificates, issuance, verification
+from titlecred.services.errors import Invalid
+from titlecred.services.rows import parse_json_object
+
+router = APIRouter(tags=["VC API"])
+
+
+def _doc(model: type[Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    data = parse_json_object(await request.body(), "request", verification.REQUEST_LIMITS)
+    if not isinstance(data, dict):
+        raise Invalid("malformed_request", "the request body must be a JSON object", 400)
+    return data
+
+
+def _not_verified(status: int, code: str, detail: str, details: list[dict[str, Any]],
+                  results: dict[str, Any] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": PROBLEM_BASE + code, "code": code, "title": "Not verified", "status": status,
+                            "detail": detail, "verified": False, "problemDetails": details}
+    if results is not None:
+        body["results"] = results
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+
+
+@router.post("/credentials/issue", summary="Issue (sign) a credential as the bureau (bureau API token)",
+             status_code=201, response_model=m.IssueResponse, responses=m.PROBLEMS, openapi_extra=_doc(m.IssueRequest))
+async def issue(request: Request, session: SessionDep, registry: RegistryDep, actor: PrincipalDep) -> JSONResponse:
+    body = await _body(request)
+    unknown = sorted(set(body) - {"credential", "options"})
+    if unknown:
+        raise Invalid("unknown_field", f"unknown field(s): {', '.join(unknown)}", 400, unknown[0])
+    if "credential" not in body:
+        raise Invalid("missing_field", "credential is required", 400, "credential")
+    signed = await run_in_threadpool(issuance.issue_vc, session, registry, actor, body["credential"],
+                                     body.get("options"))
+    return JSONResponse({"verifiableCredential": signed}, status_code=201)
+
+
+@router.post("/credentials/status", summary="Set a credential's revocation or suspension status (VCALM; bureau)",
+             response_model=m.StatusUpdateOut, responses=m.PROBLEMS)
+def update_status(body: m.StatusUpdate, session: SessionDep, registry: RegistryDep,
+                  actor: PrincipalDep) -> m.StatusUpdateOut:
+    state = certificates.set_credential_status(session, registry, actor, body.credentialId,
+                                               body.credentialStatus.statusPurpose, body.status)
+    return m.StatusUpdateOut(credentialId=body.credentialId, state=state)
+
+
+@router.post("/status/{list_id}/publish", summary="Sign a status list again now (VCALM; bureau)", status_code=204,
+             responses=m.PROBLEMS)
+def publish(list_id: Annotated[str, Path(max_length=32, pattern=r"^[a-z]+-[0-9]+$")], session: SessionDep,
+            registry: RegistryDep, actor: PrincipalDep) -> Response:
+    certificates.publish_list(session, registry, actor, list_id)
+    return Response(status_code=204)
+
+
+@router.post("/credentials/verify", summary="Verify a credential (public)", response_model=m.VerifyResponse,
+             responses={400: {"model": m.VerifyResponse}, 422: {"model": m.VerifyResponse}},
+             openapi_extra=_doc(m.VerifyRequest))
+async def verify(request: Request, session: SessionDep, registry: RegistryDep) -> JSONResponse:
+    try:
+        body = await _body(request)
+    except Invalid as e:
+        parsing = {"type": verification.VC_DM + "PARSING_ERROR", "code": e.code, "title": "unreadable",
+                   "detail": e.message}
+        return _not_verified(e.status, e.code, e.message, [parsing])
+    vc = body.get("verifiableCredential")
+    if not isinstance(vc, dict):
+        return _not_verified(400, "malformed_request", "verifiableCredential must be a JSON object", [])
+    result = await run_in_threadpool(verification.verify_vc, session, registry, vc, body.get("options"))
+    results = verification.results_json(result)
+    if result.verified:
+        return JSONResponse({"verified": True, "results": results, "problemDetails": []})
+    status = 400 if result.errors and not result.checks else 422
+    return _not_verified(status, "not_verified", f"the credential did not verify ({result.verdict})",
+                         verification.problem_details(result), results)
+
+
+@router.post("/presentations/verify", summary="Verify a presentation, signed (challenge, domain) or not (public)",
+             response_model=m.VerifyResponse,
+             responses={400: {"model": m.VerifyResponse}, 422: {"model": m.VerifyResponse}},
+             openapi_extra=_doc(m.VerifyPresentationRequest))
+async def verify_presentation(request: Request, session: SessionDep, registry: RegistryDep) -> JSONResponse:
+    try:
+        body = await _body(request)
+    except Invalid as e:
+        return _not_verified(e.status, e.code, e.message, [])
+    vp = body.get("verifiablePresentation", body.get("presentation"))
+    if not isinstance(vp, dict):
+        return _not_verified(400, "malformed_request", "verifiablePresentation must be a JSON object", [])
+    result = await run_in_threadpool(verification.verify_vp, session, registry, vp, body.get("options"))
+    results = {"presentation": {"proof": [{"verified": p.ok, "reason": p.reason} for p in result.proof]},
+               "credentials": [{"verified": r.verified, **verification.results_json(r)} for r in result.credentials]}
+    if result.verified:
+        return JSONResponse({"verified": True, "results": results, "problemDetails": []})
+    return _not_verified(422, "not_verified", "the presentation did not verify", result.problems, results)
+

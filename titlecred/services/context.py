@@ -1,0 +1,70 @@
+"""What every service needs besides the session: the issuer, its keys, the public base URL, settings.
+
+`Registry` is built once per process (the API's app factory, the CLI) and passed in. It holds the
+keystore through `KeyProvider`, which decrypts the active signing key once and reuses it until the
+active key changes (decryption runs Argon2id, far too slow to repeat per certificate).
+
+It must never expose the signing key itself: services get an `IssuerKey` (an id and a sign function).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from issuer.credential import IssuerProfile
+from issuer.sign import IssuerKey
+from keys.material import SigningKey
+from keys.publish import build_did_document, build_jwks
+from keys.state import KeyRecord
+from keys.store import KeyStore
+from titlecred.services.clock import utc_now
+from titlecred.services.config import RegistryConfig
+
+
+class KeyProvider:
+    """The keystore as services see it: the active key (cached signer), and every key's public record."""
+
+    def __init__(self, store: KeyStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._cached: tuple[str, SigningKey] | None = None
+
+    def active(self) -> IssuerKey:
+        # The record is re-read every time, so a key retired or revoked from the CLI while the service
+        # runs stops signing at once; only the decrypted signer is cached.
+        record = self._store.active()
+        with self._lock:
+            if self._cached is None or self._cached[0] != record.key_id:
+                self._cached = (record.key_id, self._store.signer(record.key_id))
+            signer = self._cached[1]
+        return IssuerKey(verification_method=record.key_id, sign=signer.sign)
+
+    def active_key_id(self) -> str:
+        return self._store.active().key_id
+
+    def records(self) -> list[KeyRecord]:
+        return self._store.list()
+
+
+@dataclass
+class Registry:
+    profile: IssuerProfile
+    keys: KeyProvider
+    base_url: str
+    config: RegistryConfig
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def now(self) -> datetime:
+        return self.clock().replace(microsecond=0)
+
+    def did_document(self) -> dict[str, object]:
+        return build_did_document(self.profile.did, self.keys.records())
+
+    def jwks(self) -> dict[str, object]:
+        return build_jwks(self.profile.did, self.keys.records())
+
+    def status_list_url(self, list_id: str) -> str:
+        return f"{self.base_url}/status/{list_id}"

@@ -1,0 +1,275 @@
+"""Issuing: an approved application becomes a numbered, signed certificate, in one transaction.
+
+Order inside the transaction (and the lock order every writer keeps, so none waits in a circle):
+application row → number counter → status lists (by name) → audit head. The number and the two
+status indexes are taken first, then the active key signs the full and the minimal credential, then
+the certificate, its status entries, the application's new state and the audit entry (with both
+credentials' hashes, the issuance evidence for a later key compromise) are written. If anything fails,
+everything rolls back: no number consumed, no index used, no audit entry.
+
+Idempotent: an application has at most one certificate (unique constraint); issuing it again returns
+that certificate. `issue_vc` is the VC API's generic issuance (POST /credentials/issue).
+
+It must never sign anything outside the transaction that stores it, nor issue an application twice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from issuer.credential import new_credential_id
+from issuer.record import TitleRecord
+from issuer.sign import issue_pair, sign_document
+from proofs.bounds import check_document
+from proofs.dataintegrity import parse_datetime
+from proofs.errors import ProofLayerError
+from schemas import CREDENTIALS_V2_URL
+from schemas.errors import SchemaLayerError
+from schemas.loader import default_loader
+from titlecred.db.models import (
+    Account,
+    Application,
+    Certificate,
+    CredentialHash,
+    IssuedCredential,
+    Organization,
+    Person,
+)
+from titlecred.errors import error_code, error_message
+from titlecred.services import applications, audit, numbering, orgs, status
+from titlecred.services.clock import china_year, stamp
+from titlecred.services.context import Registry
+from titlecred.services.errors import TYPED_ERRORS, Conflict, Invalid, NotFound
+from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
+from titlecred.services.tx import atomic, locked
+
+CREDENTIALS_V1_URL = "https://www.w3.org/2018/credentials/v1"
+
+
+def _employer_of(session: Session, app: Application | None, person_id: int) -> int | None:
+    if app is not None and app.employer_id is not None:
+        return app.employer_id
+    account = session.exec(select(Account).where(Account.person_id == person_id)).first()
+    if account is not None:
+        org = session.get(Organization, account.org_id)
+        if org is not None and org.kind in (EMPLOYER, SELF_REVIEW):
+            return org.id
+    return None
+
+
+def sign_and_store(session: Session, registry: Registry, actor: Principal, *, record: TitleRecord,
+                   number: numbering.Number, alloc: status.Allocation, person_id: int, channel: str,
+                   application: Application | None = None, reissue_of: Certificate | None = None,
+                   action: str = "certificate.issued") -> Certificate:
+    """Sign both credentials and write the certificate, inside the caller's transaction."""
+    now = registry.now()
+    # The key is taken as late as possible: whichever key is active at signing time signs.
+    key = registry.keys.active()
+    pair = issue_pair(record, registry.profile, key, now=now, status=alloc.entries,
+                      full_id=new_credential_id(), minimal_id=new_credential_id())
+    full_hash, minimal_hash = audit.credential_hash(pair.full), audit.credential_hash(pair.minimal)
+    cert = Certificate(
+        application_id=application.id if application else None,
+        reissue_of_id=reissue_of.id if reissue_of else None,
+        person_id=person_id, employer_id=_employer_of(session, application, person_id), channel=channel,
+        certificate_number=number.text, level_code=record.levelCode, region_code=number.region_code,
+        year=number.year, seq=number.seq, name=record.name, qualification=record.qualification,
+        record_json=json.dumps(record.as_dict(), ensure_ascii=False),
+        full_id=pair.full["id"], minimal_id=pair.minimal["id"],
+        full_json=json.dumps(pair.full, ensure_ascii=False), minimal_json=json.dumps(pair.minimal, ensure_ascii=False),
+        full_hash=full_hash, minimal_hash=minimal_hash, key_id=key.verification_method, issued_at=now,
+        state="active", revocation_list_id=alloc.revocation.list_id, revocation_index=alloc.revocation.index,
+        suspension_list_id=alloc.suspension.list_id, suspension_index=alloc.suspension.index,
+    )
+    session.add(cert)
+    session.flush()
+    for status_entry in (alloc.revocation, alloc.suspension):
+        status_entry.certificate_id = cert.id
+        session.add(status_entry)
+    details: dict[str, Any] = {"certificateId": cert.id, "certificateNumber": number.text, "fullId": cert.full_id,
+                               "minimalId": cert.minimal_id, "fullHash": full_hash, "minimalHash": minimal_hash,
+                               "keyId": key.verification_method, "channel": channel}
+    if application is not None:
+        details["applicationId"] = application.id
+    if reissue_of is not None:
+        details["reissueOf"] = reissue_of.certificate_number
+    entry = audit.append(session, at=now, actor=actor.actor, action=action,
+                         subject=f"certificate:{number.text}", details=details)
+    for digest, cred_id in ((full_hash, cert.full_id), (minimal_hash, cert.minimal_id)):
+        session.add(CredentialHash(hash=digest, audit_seq=entry.seq, credential_id=cred_id))
+    return cert
+
+
+def issue_in_transaction(session: Session, registry: Registry, actor: Principal, app: Application) -> Certificate:
+    """Issue an approved (locked) application inside the caller's transaction; never commits."""
+    existing = applications.certificate_of(session, app)
+    if existing is not None:
+        return existing
+    if app.state != "approved":
+        raise Conflict("not_approved", f"the application is {app.state}; only an approved one is issued")
+    person = session.get(Person, app.person_id)
+    assert person is not None and person.id is not None
+    bureau = orgs.bureau(session)
+    assert bureau.region_code is not None
+    facts = applications.facts_of(app)
+    letter = applications.placeholder_number(str(facts["level"]))[0]
+    number = numbering.allocate(session, letter=letter, region_code=bureau.region_code,
+                                year=china_year(registry.now()))
+    alloc = status.allocate(session, registry)
+    record = applications.to_record(facts, person.id_number, number.text)
+    cert = sign_and_store(session, registry, actor, record=record, number=number, alloc=alloc,
+                          person_id=person.id, channel=app.channel, application=app)
+    app.state, app.updated_at = "issued", registry.now()
+    session.add(app)
+    applications.add_step(session, app, actor, "bureau", "issued", None, registry)
+    return cert
+
+
+def issue_application(session: Session, registry: Registry, actor: Principal, app_id: int) -> Certificate:
+    """Issue one approved application (one transaction); issuing it again returns the same certificate."""
+    require_bureau(actor)
+    try:
+        with atomic(session):
+            app = locked(session, select(Application).where(Application.id == app_id))
+            if app is None:
+                raise NotFound("application")
+            return issue_in_transaction(session, registry, actor, app)
+    except IntegrityError:
+        # A concurrent call issued it first (the unique constraint on application_id): read it back.
+        cert = session.exec(select(Certificate).where(Certificate.application_id == app_id)).first()
+        if cert is None:
+            raise
+        return cert
+
+
+@dataclass
+class RunResult:
+    issued: list[Certificate] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_batch(session: Session, registry: Registry, actor: Principal, batch_id: int | None = None) -> RunResult:
+    """Issue every approved application (of one upload, if given), each in its own transaction."""
+    require_bureau(actor)
+    stmt = select(Application.id).where(Application.state == "approved")
+    if batch_id is not None:
+        stmt = stmt.where(Application.batch_id == batch_id)
+    ids = [i for i in session.exec(stmt.order_by(col(Application.id))).all() if i is not None]
+    session.rollback()  # end the read: each issuance is a transaction of its own
+    result = RunResult()
+    for app_id in ids:
+        try:
+            result.issued.append(issue_application(session, registry, actor, app_id))
+        except TYPED_ERRORS as e:
+            result.failed.append({"applicationId": app_id, "code": error_code(e), "message": error_message(e)})
+    return result
+
+
+# ------------------------------------------------------------------ VC API issuance
+
+
+def _bad(code: str, message: str) -> Invalid:
+    return Invalid(code, message, 400)
+
+
+def _prepare(credential: Any, options: dict[str, Any], registry: Registry) -> dict[str, Any]:
+    if not isinstance(credential, dict):
+        raise _bad("malformed_credential", "credential must be a JSON object")
+    doc = dict(credential)
+    try:
+        check_document(doc)
+    except ProofLayerError as e:
+        raise Invalid(e.code, e.message, 413 if e.code == "input_too_large" else 400) from None
+    if "proof" in doc:
+        raise _bad("already_signed", "the credential already has a proof")
+    ctx = doc.get("@context")
+    if ctx is None:
+        # VC-DI: a credential sent without a context gets the VC 2.0 context.
+        doc = {"@context": [CREDENTIALS_V2_URL], **doc}
+        ctx = doc["@context"]
+    contexts = ctx if isinstance(ctx, list) else [ctx]
+    if not contexts or not all(isinstance(c, str) for c in contexts):
+        raise _bad("invalid_context", "@context must be a URL or a list of URLs (inline contexts are not accepted)")
+    if contexts[0] not in (CREDENTIALS_V2_URL, CREDENTIALS_V1_URL):
+        raise _bad("invalid_context", "the first @context must be the VC Data Model context")
+    loader = default_loader()
+    for c in contexts:
+        if not loader.knows(c):
+            raise _bad("unknown_context", f"@context {c} is not one this issuer knows")
+    types = doc.get("type")
+    type_list = types if isinstance(types, list) else [types]
+    if "VerifiableCredential" not in type_list or not all(isinstance(t, str) for t in type_list):
+        raise _bad("invalid_type", "type must include VerifiableCredential")
+    issuer = doc.get("issuer")
+    if issuer is None:
+        doc["issuer"] = registry.profile.did
+    else:
+        issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+        if issuer_id != registry.profile.did:
+            raise _bad("wrong_issuer", f"this service issues only as {registry.profile.did}")
+    subject = doc.get("credentialSubject")
+    subjects = subject if isinstance(subject, list) else [subject]
+    if not subjects or not all(isinstance(s, dict) and s for s in subjects):
+        raise _bad("invalid_subject", "credentialSubject must be a non-empty object (or a list of them)")
+    if "credentialStatus" in doc:
+        raise _bad("status_assigned_by_issuer", "the issuer assigns credentialStatus: ask for it with "
+                   'options.credentialStatus = {"type": "BitstringStatusListEntry"}')
+    credential_id = options.get("credentialId")
+    if "id" not in doc and isinstance(credential_id, str):
+        doc["id"] = credential_id
+    if "id" in doc and not (isinstance(doc["id"], str) and ":" in doc["id"]):
+        raise _bad("invalid_id", "id must be a URL")
+    for key in ("validFrom", "validUntil", "issuanceDate", "expirationDate"):
+        if key in doc and parse_datetime(doc[key]) is None:
+            raise _bad("invalid_date", f"{key} must be an XML Schema date-time stamp")
+    start, end = parse_datetime(doc.get("validFrom")), parse_datetime(doc.get("validUntil"))
+    if start is not None and end is not None and end < start:
+        raise _bad("invalid_date", "validUntil is before validFrom")
+    if contexts[0] == CREDENTIALS_V1_URL and "issuanceDate" not in doc:
+        doc["issuanceDate"] = stamp(registry.now())
+    return doc
+
+
+def _wants_status(options: dict[str, Any], doc: dict[str, Any]) -> bool:
+    wanted = options.get("credentialStatus")
+    if not isinstance(wanted, dict) or wanted.get("type") != "BitstringStatusListEntry":
+        return False
+    ctx = doc["@context"]
+    # The status terms are in the VC 2.0 context; a 1.1 credential would need the status context too.
+    return (ctx[0] if isinstance(ctx, list) else ctx) == CREDENTIALS_V2_URL or \
+        "https://www.w3.org/ns/credentials/status/v1" in (ctx if isinstance(ctx, list) else [ctx])
+
+
+def issue_vc(session: Session, registry: Registry, actor: Principal, credential: Any,
+             options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Sign a caller's credential as the bureau (VC API); optionally with status entries."""
+    require_bureau(actor, "only the bureau's API clients may issue credentials")
+    options = options if isinstance(options, dict) else {}
+    doc = _prepare(credential, options, registry)
+    now = registry.now()
+    with atomic(session):
+        if _wants_status(options, doc):
+            alloc = status.allocate(session, registry, credential_id=doc.get("id"))
+            doc["credentialStatus"] = alloc.entries
+        key = registry.keys.active()
+        try:
+            signed = sign_document(doc, key, created=stamp(now))
+        except (ProofLayerError, SchemaLayerError) as e:
+            raise Invalid(e.code, e.message, 400) from None
+        digest = audit.credential_hash(signed)
+        row = IssuedCredential(credential_id=signed.get("id"), account_id=actor.account_id,
+                               json_text=json.dumps(signed, ensure_ascii=False), hash=digest,
+                               key_id=key.verification_method, issued_at=now)
+        session.add(row)
+        session.flush()
+        entry = audit.append(session, at=now, actor=actor.actor, action="credential.issued",
+                             subject=f"credential:{row.id}",
+                             details={"issuedCredentialId": row.id, "credentialId": signed.get("id"),
+                                      "hash": digest, "keyId": key.verification_method})
+        session.add(CredentialHash(hash=digest, audit_seq=entry.seq, credential_id=str(signed.get("id", ""))))
+    return signed
