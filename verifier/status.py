@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
 
 from proofs.dataintegrity import format_datetime, parse_datetime
@@ -57,6 +58,12 @@ class EntryOutcome:
 
 # Verifies a status list credential (proof, issuer, key) and returns a reason if it does not verify.
 ListVerifier = Callable[[dict[str, Any]], str | None]
+
+
+@lru_cache(maxsize=32)
+def _decoded(encoded: str) -> bytes:
+    """Decoded bitstrings by their encoded text: a list is decoded once per version, not once per scan."""
+    return bitstring.decode(encoded)
 
 
 def entries_of(credential: dict[str, Any]) -> list[Any]:
@@ -125,7 +132,7 @@ def check_entry(
     try:
         if not isinstance(subject, dict):
             raise KeyError("credentialSubject")
-        bits = bitstring.decode(subject["encodedList"])
+        bits = _decoded(subject["encodedList"])
         is_set = bitstring.get_bit(bits, int(index_text))
     except (bitstring.StatusListError, KeyError, TypeError) as e:
         return EntryOutcome("indeterminate", "unknown", f"the {purpose} status list is unreadable: {e}",
