@@ -18,14 +18,12 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from keys.did import ResolvedMethod
 from proofs import compact
 from proofs.dataintegrity import ProofCheck, parse_datetime
-from verifier import status as status_mod
 from verifier.policy import Policy
 from verifier.result import Check, VerificationResult, unusable
 from verifier.verify import (
@@ -34,9 +32,9 @@ from verifier.verify import (
     _key_check,
     _proof_check,
     _validity_check,
-    issuer_id,
-    verify_credential,
+    list_problem,
 )
+from verifier.verify import _status_checks as _verify_status
 
 COMPARE_WARNING = ("the QR code proves the facts shown here, not the paper it is printed on: compare the "
                    "name, ID number and facts with the printout")
@@ -146,12 +144,7 @@ def _verify_list_cached(lst: dict[str, Any], policy: Policy) -> str | None:
         if hit is not None and hit[0] is policy and hit[1] is lst and hit[2] > clock:
             _list_cache.move_to_end(key)
             return hit[3]
-    sub = verify_credential(lst, replace(policy, unsafe_skip_status=True))
-    if sub.verified:
-        problem = None
-    else:
-        bad = next((c for c in sub.checks if not c.ok and c.required), None)
-        problem = bad.reason if bad else (sub.errors[0]["message"] if sub.errors else "invalid")
+    problem = list_problem(lst, policy)
     with _cache_lock:
         _list_cache[key] = (policy, lst, clock + _LIST_TTL_SECONDS, problem)
         while len(_list_cache) > _LIST_CACHE_SIZE:
@@ -160,28 +153,5 @@ def _verify_list_cached(lst: dict[str, Any], policy: Policy) -> str | None:
 
 
 def _status_checks(doc: dict[str, Any], policy: Policy, now: datetime, result: VerificationResult) -> None:
-    entries = status_mod.entries_of(doc)
-    if not entries:
-        result.checks.append(Check("status", "skipped", "the credential has no status entry", required=False))
-        return
-    if policy.unsafe_skip_status:
-        result.checks.append(Check("status", "skipped", "status NOT checked (unsafe_skip_status)",
-                                   "status_skipped", required=False))
-        result.warnings.append("status was not checked: the certificate may be revoked")
-        return
-    issuer = issuer_id(doc)
-    outcomes = [status_mod.check_entry(e, issuer, policy.status, lambda lst: _verify_list_cached(lst, policy),
-                                       now, policy.status_max_age) for e in entries]
-    failed = [o for o in outcomes if o.outcome == "failed"]
-    unknown = [o for o in outcomes if o.outcome == "indeterminate"]
-    result.status_as_of = min((o.as_of for o in outcomes if o.as_of), default=None)
-    if failed:
-        o = failed[0]
-        result.status = o.status if o.status in ("revoked", "suspended") else "unknown"
-        result.checks.append(Check("status", "failed", o.reason, o.code or "status_failed"))
-    elif unknown:
-        result.status = "unknown"
-        result.checks.append(Check("status", "indeterminate", unknown[0].reason, unknown[0].code))
-    else:
-        result.status = "valid"
-        result.checks.append(Check("status", "passed", "; ".join(o.reason for o in outcomes)))
+    # The shared status check, with status lists verified once per TTL rather than once per scan.
+    _verify_status(doc, policy, now, result, lambda lst: _verify_list_cached(lst, policy))

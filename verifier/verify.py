@@ -198,7 +198,9 @@ def _validity_check(doc: dict[str, Any], now: datetime) -> Check:
     return Check("validity", "passed", "within its validity period")
 
 
-def _status_checks(doc: dict[str, Any], policy: Policy, now: datetime, result: VerificationResult) -> None:
+def _status_checks(doc: dict[str, Any], policy: Policy, now: datetime, result: VerificationResult,
+                   verify_list: status_mod.ListVerifier | None = None) -> None:
+    """Append the status check; `verify_list` lets a caller supply a cached list verifier (QR scans)."""
     entries = status_mod.entries_of(doc)
     if not entries:
         result.checks.append(Check("status", "skipped", "the credential has no status entry", required=False))
@@ -209,15 +211,7 @@ def _status_checks(doc: dict[str, Any], policy: Policy, now: datetime, result: V
         result.warnings.append("status was not checked: the certificate may be revoked")
         return
     issuer = issuer_id(doc)
-    list_policy = _list_policy(policy)
-
-    def verify_list(lst: dict[str, Any]) -> str | None:
-        sub = verify_credential(lst, list_policy)
-        if sub.verified:
-            return None
-        bad = next((c for c in sub.checks if not c.ok and c.required), None)
-        return bad.reason if bad else (sub.errors[0]["message"] if sub.errors else "invalid")
-
+    verify_list = verify_list or (lambda lst: list_problem(lst, policy))
     outcomes = [status_mod.check_entry(e, issuer, policy.status, verify_list, now, policy.status_max_age)
                 for e in entries]
     failed = [o for o in outcomes if o.outcome == "failed"]
@@ -234,6 +228,15 @@ def _status_checks(doc: dict[str, Any], policy: Policy, now: datetime, result: V
     else:
         result.status = "valid"
         result.checks.append(Check("status", "passed", "; ".join(o.reason for o in outcomes)))
+
+
+def list_problem(lst: dict[str, Any], policy: Policy) -> str | None:
+    """Why a status list credential does not verify under `policy`, or None if it does."""
+    sub = verify_credential(lst, _list_policy(policy))
+    if sub.verified:
+        return None
+    bad = next((c for c in sub.checks if not c.ok and c.required), None)
+    return bad.reason if bad else (sub.errors[0]["message"] if sub.errors else "invalid")
 
 
 def _list_policy(policy: Policy) -> Policy:
