@@ -37,6 +37,7 @@ from titlecred.services.clock import utc_now
 from titlecred.services.config import RegistryConfig, load_registry_config
 from titlecred.services.context import KeyProvider, Registry
 from titlecred.settings import Settings
+from titlecred.web.install import install as install_pages
 
 DESCRIPTION = """The registry of electronic professional title certificates (电子职称证书): organizations and
 accounts, applications through the four channels and their review chains, issuance as W3C Verifiable
@@ -67,4 +68,5 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     for module in (public, vcapi, auth, orgs, applications, uploads, conversions, issuance, certificates, legacy,
                    slips):
         app.include_router(module.router)
+    install_pages(app)
     return app

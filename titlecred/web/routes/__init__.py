@@ -1,0 +1,9 @@
+"""The page routers, one module per area of the site."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from titlecred.web.routes import holder, home, login, lookup, portal, scan
+
+ROUTERS: list[APIRouter] = [home.router, login.router, scan.router, lookup.router, holder.router, portal.router]
