@@ -237,16 +237,29 @@ def _validate(full: Any) -> dict[str, Any]:
     return full
 
 
+def _validate_minimal(minimal: Any, full: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(minimal, dict) or "MinimalTitleCredential" not in (minimal.get("type") or []):
+        raise NotACertificate("only the certificate's minimal credential may replace the attachment")
+    if minimal.get("fullCredential") != full.get("id") or "proof" not in minimal:
+        raise NotACertificate("the attachment must be this certificate's signed minimal credential")
+    return minimal
+
+
 def _pdf_date(valid_from: str) -> str:
     parsed = parse_datetime(valid_from)
     assert parsed is not None
     return "D:" + parsed.strftime("%Y%m%d%H%M%S") + "Z"
 
 
-def render_pdf(full_credential: dict[str, Any], compact_qr_text: str) -> bytes:
+def render_pdf(full_credential: dict[str, Any], compact_qr_text: str, *,
+               attach: dict[str, Any] | None = None) -> bytes:
     """The certificate of `full_credential` (signed, full form) as a one-page A4 PDF, with
-    `compact_qr_text` (from issuer.compact) as its QR code and the credential attached."""
+    `compact_qr_text` (from issuer.compact) as its QR code and the credential attached.
+
+    `attach` replaces the attached credential, for a reader who may not hold the full one (an
+    employer gets the minimal form: the page prints the ID number masked either way)."""
     full = _validate(full_credential)
+    attached = full if attach is None else _validate_minimal(attach, full)
     fonts = font_set()
     _check_printable(fonts, full)
     symbol = qr.make_symbol(compact_qr_text)
@@ -337,7 +350,7 @@ def render_pdf(full_credential: dict[str, Any], compact_qr_text: str) -> bytes:
                align="center")
 
     _check_order(page.drawn, items)
-    data = json.dumps(full, ensure_ascii=False, indent=2).encode("utf-8")
+    data = json.dumps(attached, ensure_ascii=False, indent=2).encode("utf-8")
     number_text = str(subject["certificateNumber"])
     date = _pdf_date(str(full["validFrom"]))
     return write_document(
@@ -348,7 +361,8 @@ def render_pdf(full_credential: dict[str, Any], compact_qr_text: str) -> bytes:
         keywords=f"TitleCred certificate; layout {LAYOUT_VERSION}",
         date=date,
         attachment=Attachment(ATTACHMENT_NAME, data, ATTACHMENT_MIME,
-                              "The full signed credential (W3C Verifiable Credential) of this certificate", date),
+                              f"The {'full' if attach is None else 'minimal'} signed credential (W3C Verifiable "
+                              "Credential) of this certificate", date),
         ext_gstates={"Seal": "/Type /ExtGState /BM /Multiply /ca 0.92 /CA 0.92"},
         before=[background],
         after=[seal],

@@ -93,15 +93,23 @@ def _first_problem(result: VerificationResult) -> str:
     return f"{bad.name}: {bad.reason}" if bad else "not verified"
 
 
-def _same_certificate(full: dict[str, Any], qr_doc: dict[str, Any]) -> str | None:
-    """Why the QR code's signed facts are not those of the attached credential, or None if they are."""
-    try:
-        expected = minimal_facts_from_full(full)
-    except Exception:
-        return "the attached credential is not a full title credential"
+def _same_certificate(attached: dict[str, Any], qr_doc: dict[str, Any]) -> str | None:
+    """Why the QR code's signed facts are not those of the attached credential, or None if they are.
+
+    The attachment is the full credential (holder's and bureau's copies) or the minimal one (an
+    employer's copy): either way the QR code must carry exactly the minimal facts of that certificate."""
     got = {k: v for k, v in qr_doc.items() if k != "id"}
-    if got.get("fullCredential") != full.get("id"):
-        return "the QR code belongs to another certificate (its fullCredential is not the attached credential)"
+    if "MinimalTitleCredential" in (attached.get("type") or []):
+        expected = {k: v for k, v in attached.items() if k not in ("id", "proof")}
+        owner = attached.get("fullCredential")
+    else:
+        try:
+            expected = minimal_facts_from_full(attached)
+        except Exception:
+            return "the attached credential is not a title credential"
+        owner = attached.get("id")
+    if got.get("fullCredential") != owner:
+        return "the QR code belongs to another certificate (its fullCredential is not the attached credential's)"
     differing = sorted(k for k in set(expected) | set(got) if expected.get(k) != got.get(k))
     if differing:
         return f"the QR code's signed facts differ from the attached credential ({', '.join(differing)})"

@@ -45,6 +45,7 @@ from titlecred.services import applications, audit, numbering, orgs, status
 from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
 from titlecred.services.errors import TYPED_ERRORS, Conflict, Invalid, NotFound
+from titlecred.services.printability import with_print_form
 from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
 from titlecred.services.tx import atomic, locked
 
@@ -68,6 +69,7 @@ def sign_and_store(session: Session, registry: Registry, actor: Principal, *, re
                    action: str = "certificate.issued") -> Certificate:
     """Sign both credentials and write the certificate, inside the caller's transaction."""
     now = registry.now()
+    record = with_print_form(record)
     # The key is taken as late as possible: whichever key is active at signing time signs.
     key = registry.keys.active()
     pair = issue_pair(record, registry.profile, key, now=now, status=alloc.entries,

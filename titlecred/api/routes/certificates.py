@@ -5,12 +5,12 @@ Routes here never hold a rule: they validate, call one service, and shape the re
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from titlecred.api import models as m
 from titlecred.api import views
 from titlecred.api.deps import Id, Limit, Offset, PrincipalDep, RegistryDep, SessionDep
-from titlecred.services import certificates
+from titlecred.services import certificates, printouts
 
 router = APIRouter(tags=["certificates"], responses=m.PROBLEMS)
 
@@ -36,6 +36,16 @@ def search_certificates(body: m.SearchRequest, session: SessionDep, registry: Re
             "bureau; the minimal one for the employer)", response_model=m.CertificateOut)
 def get_certificate(cert_id: Id, session: SessionDep, actor: PrincipalDep) -> m.CertificateOut:
     return views.certificate_out(session, actor, certificates.get(session, actor, cert_id))
+
+
+@router.get("/api/certificates/{cert_id}/pdf", summary="The printable certificate (A4 PDF with the signed QR code); "
+            "the full credential is attached for its holder and the bureau, the minimal one for the employer",
+            response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+def certificate_pdf(cert_id: Id, session: SessionDep, registry: RegistryDep, actor: PrincipalDep) -> Response:
+    printout = printouts.certificate_pdf(session, registry, actor, cert_id)
+    return Response(printout.data, media_type=printouts.PDF_MEDIA_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="{printout.filename}"',
+        "Cache-Control": "no-store", "X-TitleCred-Attached": printout.attached})
 
 
 @router.post("/api/certificates/{cert_id}/revoke", summary="Revoke (bureau): forgery, tampering, renting_out or "
