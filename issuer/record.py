@@ -15,6 +15,7 @@ from typing import Any
 
 from issuer.errors import InvalidRecord
 from schemas import identifiers, titles
+from schemas.text import is_printable
 
 REQUIRED = (
     "name", "namePinyin", "gender", "idNumber", "reportingUnit", "qualification", "series",
@@ -62,7 +63,7 @@ def _text(data: dict[str, Any], key: str, *, required: bool = True, max_len: int
         return None
     if not isinstance(value, str):
         raise InvalidRecord(f"{key} must be a string", field=key, code="invalid_field")
-    if value != value.strip() or not value.isprintable():
+    if value != value.strip() or not is_printable(value):
         raise InvalidRecord(f"{key} has leading/trailing spaces or control characters", field=key,
                             code="invalid_field")
     if not unicodedata.is_normalized("NFC", value):

@@ -47,6 +47,7 @@ verifier does), and it never carries a full resident ID number (`idNumber` is re
 
 from __future__ import annotations
 
+import io
 import re
 import struct
 import threading
@@ -63,6 +64,7 @@ import cbor2
 from proofs.dataintegrity import format_datetime, parse_datetime
 from proofs.errors import ProofLayerError
 from schemas import CREDENTIALS_V2_URL, TITLE_CONTEXT_URL
+from schemas.text import is_printable
 from schemas.validate import MINIMAL_SCHEMA_ID
 
 __all__ = [
@@ -372,14 +374,19 @@ def _loads(data: bytes, *, outer: bool = False) -> Any:
         return _refuse_tag(None)
 
     try:
-        return cbor2.loads(data, tag_hook=tag_hook, semantic_decoders=_REFUSED_TAGS,
-                           max_depth=MAX_CBOR_DEPTH, allow_indefinite=False, allow_duplicate_keys=False,
-                           str_errors="strict")
+        fp = io.BytesIO(data)
+        value = cbor2.CBORDecoder(fp, tag_hook=tag_hook, semantic_decoders=_REFUSED_TAGS,
+                                  max_depth=MAX_CBOR_DEPTH, allow_indefinite=False, allow_duplicate_keys=False,
+                                  str_errors="strict").decode()
     except CompactError:
         raise
     except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError, OverflowError) as e:
         raise CompactError(f"the QR payload is not well-formed CBOR ({type(e).__name__})",
                            "malformed_compact") from None
+    # One encoding per meaning: bytes after the item would let two QR texts carry one signature.
+    if fp.tell() != len(data):
+        raise CompactError("the QR payload has bytes after its CBOR item", "malformed_compact")
+    return value
 
 
 _SCALARS: Final = frozenset({str, bytes, bool})
@@ -503,7 +510,7 @@ def _dec_time(value: Any, name: str) -> str:
 def _dec_text(value: Any, name: str) -> str:
     if not isinstance(value, str) or not value:
         raise CompactError(f"{name} must be non-empty text", "malformed_compact")
-    if not unicodedata.is_normalized("NFC", value) or not value.isprintable():
+    if not unicodedata.is_normalized("NFC", value) or not is_printable(value):
         raise CompactError(f"{name} must be printable NFC text", "malformed_compact")
     return value
 

@@ -257,3 +257,23 @@ def test_a_revoked_certificates_qr_says_revoked(bureau: Bureau) -> None:
     assert result.verdict == "revoked" and result.status == "revoked"
     unknown = verify_compact(text, bureau.policy())
     assert unknown.verdict == "status_unknown"  # no list offline: an outage, never a forgery
+
+
+
+def test_name_in_cjk_extension_h_round_trips_through_the_qr_code(bureau: Bureau) -> None:
+    # Extension H (Unicode 15) is newer than Python 3.11's Unicode database; browsers accept it, so
+    # the Python side must too, or the two verifiers would disagree about one certificate.
+    pair = bureau.issue(name="王\U00031350", namePrintedAsPinyin=True)
+    text = compact_from_minimal(pair.minimal, bureau.issuer_key, BASE_URL, now=NOW)
+    _, rebuilt = decode_qr(text)
+    assert rebuilt == _unsigned(pair.minimal)
+    assert rebuilt["credentialSubject"]["name"] == "王\U00031350"
+
+
+def test_bytes_after_the_cose_item_are_refused(bureau: Bureau) -> None:
+    pair = bureau.issue()
+    cose = compact.read_qr_text(compact_from_minimal(pair.minimal, bureau.issuer_key, BASE_URL, now=NOW))
+    compact.decode_cose(cose)
+    with pytest.raises(compact.CompactError) as e:
+        compact.decode_cose(cose + b"\x00")
+    assert e.value.code == "malformed_compact"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -135,8 +136,9 @@ def settings(home: Path, db_url: tuple[str, str | None]) -> Settings:
 
 @pytest.fixture
 def config() -> RegistryConfig:
+    # A low answer floor keeps the lookup tests fast; the memory sender lets tests read sign-in codes.
     return RegistryConfig(lookup_secret=b"test lookup secret, 32 bytes...", argon2=Argon2Params(1, 8, 1),
-                          max_failed_logins=3)
+                          max_failed_logins=3, lookup_floor=timedelta(milliseconds=50), code_sender="memory")
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 Uvicorn's own access log writes the raw path and query string; ours writes the route template
 (`/api/certificates/{cert_id}`), so that no ID number, name or token can reach a log line through a URL.
 
-It must never log a raw path, a query string, a header or a body.
+It must never log a raw path, a query string, a header, a body or the client's address: the scan
+page (/v) promises that nothing identifying who scans a certificate is kept.
 """
 
 from __future__ import annotations

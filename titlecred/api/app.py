@@ -25,6 +25,7 @@ from titlecred.api.routes import (
     conversions,
     issuance,
     legacy,
+    lookup,
     orgs,
     public,
     slips,
@@ -36,6 +37,7 @@ from titlecred.issuer_profile import load_profile, open_keystore
 from titlecred.services.clock import utc_now
 from titlecred.services.config import RegistryConfig, load_registry_config
 from titlecred.services.context import KeyProvider, Registry
+from titlecred.services.senders import make_sender
 from titlecred.settings import Settings
 from titlecred.web.install import install as install_pages
 
@@ -50,8 +52,9 @@ def build_registry(settings: Settings, config: RegistryConfig | None = None,
                    clock: Callable[[], datetime] | None = None) -> Registry:
     """The issuer (profile and keystore) of `settings.home`; fails at once if there is none."""
     profile = load_profile(settings)
+    config = config or load_registry_config(settings)
     return Registry(profile=profile, keys=KeyProvider(open_keystore(settings)), base_url=settings.base_url,
-                    config=config or load_registry_config(settings), clock=clock or utc_now)
+                    config=config, clock=clock or utc_now, sender=make_sender(config.code_sender))
 
 
 def create_app(settings: Settings, config: RegistryConfig | None = None, *, registry: Registry | None = None,
@@ -66,7 +69,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog)
     for module in (public, vcapi, auth, orgs, applications, uploads, conversions, issuance, certificates, legacy,
-                   slips):
+                   slips, lookup):
         app.include_router(module.router)
     install_pages(app)
     return app

@@ -156,6 +156,9 @@ class AccountCreate(Request_):
     role: Literal["admin", "officer", "holder"]
     password: str | None = Field(default=None, max_length=256)
     person: PersonIn | None = None
+    phone: str | None = Field(default=None, max_length=20, description="holders only: a mainland mobile number "
+                              "for sign-in codes")
+    email: str | None = Field(default=None, max_length=254, description="holders only: for sign-in codes")
 
 
 class AccountCreated(BaseModel):
@@ -435,6 +438,84 @@ class VerifyPresentationRequest(BaseModel):
     verifiablePresentation: dict[str, Any] | None = None
     presentation: dict[str, Any] | None = None
     options: dict[str, Any] | None = Field(default=None, description='{"challenge": "...", "domain": "..."}')
+
+
+# ------------------------------------------------------------------ consent-gated lookup
+
+
+class LookupRequest(Request_):
+    certificateNumber: str = Field(max_length=64)
+    idNumber: str = Field(max_length=32)
+    consentCode: str = Field(max_length=32, description="the one-time code the holder made, e.g. K7QM-2XPD")
+    verifier: str | None = Field(default=None, max_length=200, description="who is asking (ignored when "
+                                 "authenticated: then it is the caller's organization)")
+
+
+class LookupOut(BaseModel):
+    certificateNumber: str
+    status: Literal["active", "suspended", "revoked", "superseded", "expired"]
+    statusSince: datetime | None = Field(default=None, description="when it was revoked, suspended, superseded "
+                                         "or expired")
+    checkedAt: datetime = Field(description="when the status was read from the registry")
+    credential: dict[str, Any] = Field(description="the signed minimal credential (ID number masked)")
+
+
+class ConsentCreate(Request_):
+    certificateId: DbId
+    validMinutes: int = Field(default=30, ge=1, le=100_000)
+    verifier: str | None = Field(default=None, max_length=200, description="bind the code to this verifier only")
+
+
+class ConsentOut(BaseModel):
+    id: int
+    certificateId: int
+    certificateNumber: str
+    verifier: str | None
+    createdAt: datetime
+    expiresAt: datetime
+    usedAt: datetime | None
+    revokedAt: datetime | None
+    state: Literal["active", "used", "expired", "revoked"]
+
+
+class ConsentCreated(ConsentOut):
+    code: str = Field(description="shown this once; give it to the verifier")
+
+
+class LookupLogOut(BaseModel):
+    id: int
+    at: datetime
+    certificateId: int
+    certificateNumber: str
+    outcome: Literal["answered", "refused"]
+    verifier: str | None
+
+
+# ------------------------------------------------------------------ one-time-code sign-in and contact
+
+
+class OtpRequest(Request_):
+    identifier: str = Field(min_length=1, max_length=254, description="username, phone number or e-mail")
+    channel: Literal["sms", "email"] = "sms"
+
+
+class OtpRequested(BaseModel):
+    detail: str
+
+
+class OtpVerify(Request_):
+    identifier: str = Field(min_length=1, max_length=254)
+    code: str = Field(max_length=16)
+
+
+class ContactIn(Request_):
+    phone: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+
+
+class ContactOut(BaseModel):
+    phone: str | None
+    email: str | None
 
 
 ReviewOut.model_rebuild()

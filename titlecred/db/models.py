@@ -2,12 +2,14 @@
 
 What it is for: the shape of what the bureau keeps: organizations and accounts, applications and every
 review step, certificates with their numbers and status-list entries, the status lists themselves,
-the hash-chained audit log, legacy records and query slips.
+the hash-chained audit log, legacy records and query slips, holders' consent codes and the log of
+lookups of their certificates, one-time sign-in codes, and rate-limit counters.
 
 What it must never do:
 - hold business rules (services do) or be returned to API clients as is (api/models.py has the public
   shapes, which mask ID numbers);
-- store a secret in the clear: passwords are Argon2 hashes, API and session tokens SHA-256 hashes.
+- store a secret in the clear: passwords are Argon2 hashes, API and session tokens SHA-256 hashes,
+  consent and sign-in codes HMACs (so are rate-limit keys: a client address is never stored).
   Resident ID numbers are kept (the bureau needs them on the certificate) next to an HMAC that is
   what lookups use, so that a search never needs the number in an index or a log.
 
@@ -103,6 +105,9 @@ class Account(SQLModel, table=True):
     failed_logins: int = 0
     locked_until: datetime | None = when(nullable=True)
     created_at: datetime = when()
+    # A holder's contact for one-time sign-in codes; unique, so that either one names one account.
+    phone: str | None = Field(default=None, max_length=20, unique=True)
+    email: str | None = Field(default=None, max_length=254, unique=True)
 
 
 class ApiToken(SQLModel, table=True):
@@ -345,8 +350,60 @@ class QuerySlip(SQLModel, table=True):
     issued_at: datetime = when()
 
 
+class RateCounter(SQLModel, table=True):
+    """Attempts under one (already hashed) key in one fixed window; two windows make a sliding estimate."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    window_start: datetime = Field(primary_key=True, sa_type=UtcDateTime)
+    count: int = 0
+    # When this row stops mattering (its window and the next one are over): what purges select on.
+    expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False, index=True)
+
+
+class ConsentCode(SQLModel, table=True):
+    """A holder's one-time consent to one lookup of one certificate; the code itself is kept as an HMAC."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    certificate_id: int = Field(foreign_key="certificate.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    code_hmac: str = Field(max_length=64, unique=True)
+    # The verifier the code is bound to, as the holder wrote it (None: any verifier).
+    verifier: str | None = Field(default=None, max_length=200)
+    created_at: datetime = when()
+    expires_at: datetime = when()
+    used_at: datetime | None = when(nullable=True)
+    revoked_at: datetime | None = when(nullable=True)
+
+
+class LookupLog(SQLModel, table=True):
+    """One lookup naming an existing certificate, for its holder to see. No client address, no ID number."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    certificate_id: int = Field(foreign_key="certificate.id", index=True)
+    at: datetime = when()
+    outcome: str = Field(max_length=16)  # answered | refused
+    verifier: str | None = Field(default=None, max_length=200)
+    # The authenticated API caller's organization, when there was one.
+    org_id: int | None = Field(default=None, foreign_key="organization.id")
+    consent_code_id: int | None = Field(default=None, foreign_key="consentcode.id")
+
+
+class OtpChallenge(SQLModel, table=True):
+    """The one live sign-in code of an account (a new request replaces it), kept as an HMAC."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", unique=True)
+    channel: str = Field(max_length=8)  # sms | email
+    code_hmac: str = Field(max_length=64)
+    created_at: datetime = when()
+    expires_at: datetime = when()
+    tries: int = 0
+    used_at: datetime | None = when(nullable=True)
+
+
 __all__ = [
     "Account", "ApiToken", "Application", "AuditCheckpoint", "AuditEntry", "AuditHead", "Certificate",
-    "CredentialHash", "IssuedCredential", "LegacyRecord", "NumberCounter", "Organization", "Person",
-    "Photo", "QuerySlip", "ReviewStep", "StatusEntry", "StatusList", "UploadBatch", "metadata",
+    "ConsentCode", "CredentialHash", "IssuedCredential", "LegacyRecord", "LookupLog", "NumberCounter",
+    "Organization", "OtpChallenge", "Person", "Photo", "QuerySlip", "RateCounter", "ReviewStep", "StatusEntry",
+    "StatusList", "UploadBatch", "metadata",
 ]

@@ -9,6 +9,10 @@ TITLECRED_ARGON2          password hashing cost "time,memory_kib,parallelism" (d
 TITLECRED_SESSION_HOURS   lifetime of a login's bearer token (default 8)
 TITLECRED_VERIFY_ANY_ISSUER  "1" (default): POST /credentials/verify trusts any issuer whose key
                           resolves (did:key), as the W3C interop suites need; "0": only this bureau
+TITLECRED_CODE_SENDER     how one-time sign-in codes are sent: "console" (default, development: the
+                          code is written to stderr) or "memory" (kept in memory, for tests)
+TITLECRED_TRUST_FORWARDED_FOR  "1": the client address for rate limits is the last X-Forwarded-For
+                          entry (only behind a proxy that sets it); "0" (default): the peer address
 
 This module must never log or print a secret.
 """
@@ -32,6 +36,17 @@ class Argon2Params:
 
 
 @dataclass(frozen=True)
+class Limit:
+    """At most `count` counted attempts per `window` (a sliding window, see services.ratelimit)."""
+
+    count: int
+    window: timedelta
+
+
+CODE_SENDERS = ("console", "memory")
+
+
+@dataclass(frozen=True)
 class RegistryConfig:
     lookup_secret: bytes = field(repr=False)
     argon2: Argon2Params = Argon2Params()
@@ -50,6 +65,23 @@ class RegistryConfig:
     conversion_levels: tuple[str, ...] = ("正高级", "副高级")
     conversion_before: str = "2020-01-01"
     max_upload_rows: int = 5000
+    # Consent-gated lookup: every answer (and every sign-in code request or check) takes at least this
+    # long, so that what was wrong, or whether a certificate exists, does not show in the timing.
+    lookup_floor: timedelta = timedelta(milliseconds=250)
+    # Failed lookups per client address and per certificate number (existing or not).
+    lookup_per_client: Limit = Limit(10, timedelta(hours=1))
+    lookup_per_certificate: Limit = Limit(5, timedelta(days=1))
+    consent_min: timedelta = timedelta(minutes=5)
+    consent_max: timedelta = timedelta(days=7)
+    # One-time sign-in codes: lifetime, wrong tries before the code is dead, and how often one may ask.
+    otp_ttl: timedelta = timedelta(minutes=10)
+    otp_max_tries: int = 5
+    otp_per_client: Limit = Limit(10, timedelta(hours=1))
+    otp_per_identifier: Limit = Limit(5, timedelta(hours=1))
+    otp_per_account: Limit = Limit(5, timedelta(hours=1))
+    otp_verify_per_client: Limit = Limit(20, timedelta(hours=1))
+    code_sender: str = "console"
+    trust_forwarded_for: bool = False
 
 
 def _secret_file(settings: Settings, name: str) -> bytes:
@@ -86,9 +118,14 @@ def load_registry_config(settings: Settings) -> RegistryConfig:
         hours = float(os.environ.get("TITLECRED_SESSION_HOURS", "8"))
     except ValueError:
         raise AppError("invalid_setting", "TITLECRED_SESSION_HOURS must be a number") from None
+    sender = os.environ.get("TITLECRED_CODE_SENDER") or "console"
+    if sender not in CODE_SENDERS:
+        raise AppError("invalid_setting", "TITLECRED_CODE_SENDER must be one of " + ", ".join(CODE_SENDERS))
     return RegistryConfig(
         lookup_secret=secret,
         argon2=_argon2_from_env(os.environ.get("TITLECRED_ARGON2")),
         session_ttl=timedelta(hours=hours),
         verify_any_issuer=os.environ.get("TITLECRED_VERIFY_ANY_ISSUER", "1") != "0",
+        code_sender=sender,
+        trust_forwarded_for=os.environ.get("TITLECRED_TRUST_FORWARDED_FOR", "0") == "1",
     )

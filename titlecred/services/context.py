@@ -22,6 +22,7 @@ from keys.state import KeyRecord
 from keys.store import KeyStore
 from titlecred.services.clock import utc_now
 from titlecred.services.config import RegistryConfig
+from titlecred.services.senders import CodeSender, ConsoleSender
 
 
 class KeyProvider:
@@ -56,6 +57,8 @@ class Registry:
     base_url: str
     config: RegistryConfig
     clock: Callable[[], datetime] = field(default=utc_now)
+    # How one-time sign-in codes are sent (TITLECRED_CODE_SENDER; app.build_registry picks it).
+    sender: CodeSender = field(default_factory=ConsoleSender)
 
     def now(self) -> datetime:
         return self.clock().replace(microsecond=0)

@@ -29,6 +29,7 @@ from PIL import Image
 from sqlmodel import Session, col, select
 
 from schemas import titles
+from schemas.text import is_printable
 from titlecred.db.models import Application, Certificate, LegacyRecord, Organization, Person, Photo
 from titlecred.services import applications, audit, orgs
 from titlecred.services.context import Registry
@@ -85,7 +86,7 @@ def _text(paper: dict[str, Any], key: str, required: bool) -> str | None:
         if required:
             raise Invalid("missing_field", f"{key} is required", 422, key)
         return None
-    if not isinstance(value, str) or not value.isprintable() or len(value) > 200 or value != value.strip():
+    if not isinstance(value, str) or not is_printable(value) or len(value) > 200 or value != value.strip():
         raise Invalid("invalid_field", f"{key} must be printable text of at most 200 characters", 422, key)
     return value
 

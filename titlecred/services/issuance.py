@@ -45,8 +45,8 @@ from titlecred.services import applications, audit, numbering, orgs, status
 from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
 from titlecred.services.errors import TYPED_ERRORS, Conflict, Invalid, NotFound
-from titlecred.services.printability import with_print_form
 from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
+from titlecred.services.printability import with_print_form
 from titlecred.services.tx import atomic, locked
 
 CREDENTIALS_V1_URL = "https://www.w3.org/2018/credentials/v1"

@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from schemas import titles
+from schemas.text import is_printable
 from titlecred.db.models import LegacyRecord, UploadBatch
 from titlecred.services import audit
 from titlecred.services.context import Registry
@@ -46,7 +47,7 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
             if key in REQUIRED:
                 raise Invalid("missing_field", f"{key} is required", 422, key)
             continue
-        if not isinstance(value, str) or not value.isprintable() or len(value) > 200 or value != value.strip():
+        if not isinstance(value, str) or not is_printable(value) or len(value) > 200 or value != value.strip():
             raise Invalid("invalid_field", f"{key} must be printable text of at most 200 characters", 422, key)
         out[key] = value
     out["idNumber"] = normalize_id(out["idNumber"], allow_15=True)

@@ -3,8 +3,9 @@
 Kinds (titlecred.services.principal): bureau (one per registry: the issuer), district_bureau,
 committee (with its organizing unit), self_review_unit, employer (linked to its supervisory department
 or archive custodian, and its district bureau), supervisory, exam_body. Unit codes are checked
-(GB 32100). Holder accounts carry their person (ID number, name), created by the organization that
-knows them (their employer, exam body, or the bureau).
+(GB 32100). Holder accounts carry their person (ID number, name), and optionally a phone and an e-mail
+for sign-in codes; they are created by the organization that knows them (their employer, exam body, or
+the bureau).
 
 Never returns a password or token except the one just generated, once.
 """
@@ -18,8 +19,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from schemas.identifiers import IdentifierError, validate_unit_code
+from schemas.text import is_printable
 from titlecred.db.models import Account, Organization
-from titlecred.services import audit
+from titlecred.services import audit, otp
 from titlecred.services.auth import check_password_policy, generate_password, hash_password
 from titlecred.services.context import Registry
 from titlecred.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -55,7 +57,7 @@ def _text(value: Any, field: str, max_len: int = 200, required: bool = True) -> 
         if required:
             raise Invalid("missing_field", f"{field} is required", 422, field)
         return None
-    if not isinstance(value, str) or not value.isprintable() or len(value) > max_len or value != value.strip():
+    if not isinstance(value, str) or not is_printable(value) or len(value) > max_len or value != value.strip():
         raise Invalid("invalid_field", f"{field} must be printable text of at most {max_len} characters",
                       422, field)
     return value
@@ -156,7 +158,8 @@ def get_org(session: Session, actor: Principal, org_id: int) -> Organization:
 
 
 def _add_account(session: Session, registry: Registry, org: Organization, username: Any, display_name: Any,
-                 role: Any, password: str | None, person: dict[str, Any] | None) -> NewAccount:
+                 role: Any, password: str | None, person: dict[str, Any] | None, phone: Any = None,
+                 email: Any = None) -> NewAccount:
     if not isinstance(username, str) or not _USERNAME.fullmatch(username):
         raise Invalid("invalid_username", "a username is 3–64 characters: lowercase letters, digits, . _ -",
                       422, "username")
@@ -186,9 +189,16 @@ def _add_account(session: Session, registry: Registry, org: Organization, userna
         person_id = p.id
     elif person is not None:
         raise Invalid("invalid_field", "only holder accounts carry a person", 422, "person")
+    if role != "holder" and (phone is not None or email is not None):
+        raise Invalid("invalid_field", "only holder accounts carry a phone or e-mail (for sign-in codes)", 422,
+                      "phone" if phone is not None else "email")
+    phone = otp.normalize_phone(phone) if phone is not None else None
+    email = otp.normalize_email(email) if email is not None else None
+    otp.check_contact_free(session, phone, email, None)
     assert org.id is not None
     account = Account(org_id=org.id, username=username, display_name=str(display), role=role,
-                      password_hash=hash_password(registry.config, password), person_id=person_id, created_at=now)
+                      password_hash=hash_password(registry.config, password), person_id=person_id, created_at=now,
+                      phone=phone, email=email)
     session.add(account)
     session.flush()
     return NewAccount(account, generated)
@@ -202,7 +212,8 @@ def create_account(session: Session, registry: Registry, actor: Principal, org_i
         if org is None:
             raise NotFound("organization")
         new = _add_account(session, registry, org, data.get("username"), data.get("displayName"),
-                           data.get("role"), data.get("password"), data.get("person"))
+                           data.get("role"), data.get("password"), data.get("person"), data.get("phone"),
+                           data.get("email"))
         audit.append(session, at=registry.now(), actor=actor.actor, action="account.created",
                      subject=f"account:{new.account.id}", details={"orgId": org_id, "role": new.account.role})
     return new

@@ -1,17 +1,21 @@
-"""Login, logout, the current account, password change, API tokens.
+"""Login (password, or a one-time code by SMS or e-mail), logout, the current account, password change,
+contact details, API tokens.
 
 Routes here never hold a rule: they validate, call one service, and shape the response.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
 
 from titlecred.api import models as m
 from titlecred.api import views
 from titlecred.api.deps import Id, PrincipalDep, RegistryDep, SessionDep
+from titlecred.api.routes import lookup
 from titlecred.db.models import Account
-from titlecred.services import auth
+from titlecred.services import auth, otp, ratelimit
 
 router = APIRouter(tags=["authentication"], responses=m.PROBLEMS)
 
@@ -21,6 +25,32 @@ router = APIRouter(tags=["authentication"], responses=m.PROBLEMS)
 def login(body: m.LoginRequest, session: SessionDep, registry: RegistryDep) -> m.LoginResponse:
     issued, account = auth.login(session, registry, body.username, body.password)
     assert issued.row.expires_at is not None
+    return m.LoginResponse(token=issued.token, expiresAt=issued.row.expires_at,
+                           account=views.account_out(session, account))
+
+
+@router.post("/api/auth/otp/request", summary="Ask for a one-time sign-in code by SMS or e-mail (holders; "
+             "the same answer whether or not the account exists)", response_model=m.OtpRequested,
+             responses=lookup.RATE_LIMITED)
+async def otp_request(body: m.OtpRequest, request: Request, session: SessionDep, registry: RegistryDep) -> Any:
+    try:
+        await lookup.padded(registry, otp.request_code, session, registry, identifier=body.identifier,
+                            channel=body.channel, client=lookup.client_address(request, registry), padded=False)
+    except ratelimit.RateLimited as e:
+        return lookup.too_many(e)
+    return m.OtpRequested(detail="if an account with that contact exists, a code was sent to it")
+
+
+@router.post("/api/auth/otp/verify", summary="Sign in with the one-time code; returns a bearer token like a "
+             "password login", response_model=m.LoginResponse, responses=lookup.RATE_LIMITED)
+async def otp_verify(body: m.OtpVerify, request: Request, session: SessionDep, registry: RegistryDep) -> Any:
+    try:
+        issued = await lookup.padded(registry, otp.verify_code, session, registry, identifier=body.identifier,
+                                     code=body.code, client=lookup.client_address(request, registry), padded=False)
+    except ratelimit.RateLimited as e:
+        return lookup.too_many(e)
+    account = session.get(Account, issued.row.account_id)
+    assert account is not None and issued.row.expires_at is not None
     return m.LoginResponse(token=issued.token, expiresAt=issued.row.expires_at,
                            account=views.account_out(session, account))
 
@@ -43,6 +73,21 @@ def change_password(body: m.PasswordChange, session: SessionDep, registry: Regis
                     actor: PrincipalDep) -> Response:
     auth.change_password(session, registry, actor, body.currentPassword, body.newPassword)
     return Response(status_code=204)
+
+
+@router.get("/api/me/contact", summary="Your phone and e-mail for sign-in codes (holders)",
+            response_model=m.ContactOut)
+def get_contact(session: SessionDep, actor: PrincipalDep) -> m.ContactOut:
+    account = session.get(Account, actor.account_id)
+    assert account is not None
+    return m.ContactOut(phone=account.phone, email=account.email)
+
+
+@router.put("/api/me/contact", summary="Set your phone and e-mail for sign-in codes (holders; null clears one)",
+            response_model=m.ContactOut)
+def set_contact(body: m.ContactIn, session: SessionDep, registry: RegistryDep, actor: PrincipalDep) -> m.ContactOut:
+    account = otp.set_contact(session, registry, actor, phone=body.phone, email=body.email)
+    return m.ContactOut(phone=account.phone, email=account.email)
 
 
 @router.post("/api/tokens", summary="Create an API token (shown once) for yourself or, as admin, an account of "
