@@ -209,7 +209,15 @@ def demo() -> None:
     typer.echo("  accounts (passwords are shown this once):")
     for username, role, org, password in accounts:
         typer.echo(f"    {username:<18} {role:<8} {org:<26} {password}")
-    typer.echo("next: titlecred serve   then open http://127.0.0.1:8000/docs (log in: POST /api/auth/login)")
+    base = settings.base_url
+    typer.echo(f"  zhaomin's certificate: {settings.home / 'demo-certificate.pdf'} (its QR code opens the scan page)")
+    typer.echo("next: titlecred serve, then open")
+    for url, what in ((f"{base}/", "the pages: sign in as a holder (zhaomin, with the password or a one-time code"),
+                      ("", "sent to 13800138000: the console sender prints it in the server's log), a reviewer"),
+                      ("", "(employer, supervisory, ...) or the bureau"),
+                      (f"{base}/v", "the scan page (scan the PDF's QR code, or paste its text)"),
+                      (f"{base}/docs", "the API (log in: POST /api/auth/login)")):
+        typer.echo(f"  {url:<28} {what}")
 
 
 def _build_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
@@ -260,20 +268,34 @@ def _build_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
             printed.append((key, "admin", org.name, str(new.password)))
         holders = [("zhangwei", "张伟", "Zhang Wei", 11), ("wangfang", "王芳", "Wang Fang", 22),
                    ("liqiang", "李强", "Li Qiang", 31), ("liuyang", "刘洋", "Liu Yang", 42),
-                   ("chenjing", "陈静", "Chen Jing", 52), ("yangmin", "杨敏", "Yang Min", 61)]
+                   ("chenjing", "陈静", "Chen Jing", 52), ("yangmin", "杨敏", "Yang Min", 61),
+                   ("zhaomin", "赵敏", "Zhao Min", 72)]
         emp = made["employer"]
         assert emp.id is not None
         for username, name, pinyin, seq in holders:
+            # zhaomin has a phone on file, to try signing in with a one-time code (printed on the console).
+            contact = {"phone": "13800138000"} if username == "zhaomin" else {}
             new = orgs.create_account(s, registry, boss, emp.id, {
                 "username": username, "displayName": name, "role": "holder",
-                "person": {"name": name, "idNumber": _demo_id(seq), "namePinyin": pinyin}})
+                "person": {"name": name, "idNumber": _demo_id(seq), "namePinyin": pinyin}, **contact})
             printed.append((username, "holder", emp.name, str(new.password)))
         p = {a.username: principal_for(s, a) for a in s.exec(select(Account)).all()}
-        _demo_workflows(s, registry, p, made)
+        cert_id = _demo_workflows(s, registry, p, made)
+        _demo_printout(s, registry, settings, p["zhaomin"], cert_id)
     return printed
 
 
-def _demo_workflows(s: Session, registry: Any, p: dict[str, Any], made: dict[str, Any]) -> None:
+def _demo_printout(s: Session, registry: Any, settings: Settings, holder: Any, cert_id: int) -> None:
+    """The holder's certificate as a PDF in the home folder, and its QR link, to try the scan page."""
+    from titlecred.services import printouts
+
+    printout = printouts.certificate_pdf(s, registry, holder, cert_id)
+    path = settings.home / "demo-certificate.pdf"
+    path.write_bytes(printout.data)
+    path.chmod(0o600)  # the attachment is the holder's full credential, ID number included
+
+
+def _demo_workflows(s: Session, registry: Any, p: dict[str, Any], made: dict[str, Any]) -> int:
     from titlecred.services import applications, certificates, conversion, legacy, slips, uploads
 
     def apply(who: str, channel: str, **facts: Any) -> Any:
@@ -327,3 +349,10 @@ def _demo_workflows(s: Session, registry: Any, p: dict[str, Any], made: dict[str
                 f"王芳,{_demo_id(22)},助理工程师,工程技术,建筑工程,助理级,Z2012-0456,2012-06-15,示例市人事局,\n")
     imported = legacy.import_records(s, registry, p["bureau"], "csv", csv_text.encode("utf-8"))
     slips.issue(s, registry, p["zhangwei"], legacy_record_id=imported.records[0].id)
+    # A holder with an account and an issued certificate, for the holder pages and the scan page.
+    a6 = apply("zhaomin", "self_appointment", namePinyin="Zhao Min")
+    review(a6, "employer")
+    review(a6, "supervisory")
+    issued = review(a6, "bureau").certificate
+    assert issued is not None and issued.id is not None
+    return int(issued.id)

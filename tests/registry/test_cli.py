@@ -57,6 +57,10 @@ def test_demo_builds_a_registry_with_applications_in_every_state(demo_env: dict[
     assert len(stages) >= 4  # awaiting the employer, the supervisory department, the bureau, the district
     assert {c.state for c in certs} == {"active", "revoked", "suspended", "superseded"}
     assert any(c.reissue_of_id for c in certs)
+    # A holder with an account and a certificate, printed for the scan page (the holder's copy: full form).
+    pdf = Path(demo_env["TITLECRED_HOME"]) / "demo-certificate.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_mode & 0o077 == 0
+    assert "zhaomin" in passwords
     # A newcomer can log in with a printed password at once.
     for key, value in demo_env.items():
         monkeypatch.setenv(key, value)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from titlecred.api import problems
 from titlecred.api.accesslog import AccessLog
+from titlecred.api.compress import PublicGzip
 from titlecred.api.limits import BodyLimit
 from titlecred.api.routes import (
     applications,
@@ -68,6 +69,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     problems.install(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog)
+    app.add_middleware(PublicGzip)
     for module in (public, vcapi, auth, orgs, applications, uploads, conversions, issuance, certificates, legacy,
                    slips, lookup):
         app.include_router(module.router)

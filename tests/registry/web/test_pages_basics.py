@@ -41,3 +41,14 @@ def test_pages_forbid_inline_scripts_and_caching(live: LiveServer) -> None:
     response = live.world.client.get("/")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_scripts_are_compressed_but_pages_with_personal_data_are_not(live: LiveServer) -> None:
+    client = live.world.client
+    script = client.get("/static/scan/verify.js", headers={"Accept-Encoding": "gzip"})
+    assert script.status_code == 200 and script.headers["content-encoding"] == "gzip"
+    # A page carrying a CSRF token is never compressed (BREACH); nor the API.
+    page = client.get("/login", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in page.headers
+    api = client.get("/.well-known/did.json", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in api.headers
