@@ -35,8 +35,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 BUDGET_S = 2.0
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-NETWORKS = {
+PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+                         "has_touch": True}
+NETWORKS: dict[str, tuple[dict[str, float], int] | None] = {
     "loopback": None,
     "slow-4g+4x-cpu": ({"latency": 150, "downloadThroughput": 1_600_000 / 8, "uploadThroughput": 750_000 / 8}, 4),
     "3g+4x-cpu": ({"latency": 300, "downloadThroughput": 750_000 / 8, "uploadThroughput": 250_000 / 8}, 4),

@@ -29,6 +29,7 @@ from titlecred.api.routes import (
     lookup,
     orgs,
     public,
+    reissue_requests,
     slips,
     uploads,
     vcapi,
@@ -71,7 +72,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     app.add_middleware(AccessLog)
     app.add_middleware(PublicGzip)
     for module in (public, vcapi, auth, orgs, applications, uploads, conversions, issuance, certificates, legacy,
-                   slips, lookup):
+                   slips, lookup, reissue_requests):
         app.include_router(module.router)
     install_pages(app)
     return app

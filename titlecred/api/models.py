@@ -513,9 +513,53 @@ class ContactIn(Request_):
     email: str | None = Field(default=None, max_length=254)
 
 
+class ContactPendingOut(BaseModel):
+    field: Literal["phone", "email"]
+    destination: str = Field(description="the new phone number or e-mail address, waiting for its code")
+    expiresAt: datetime
+
+
 class ContactOut(BaseModel):
-    phone: str | None
-    email: str | None
+    phone: str | None = Field(description="the phone number sign-in codes go to (confirmed)")
+    email: str | None = Field(description="the e-mail address sign-in codes go to (confirmed)")
+    pending: list[ContactPendingOut] = Field(default_factory=list, description="new addresses waiting for the "
+                                             "code sent to them (POST /api/me/contact/confirm)")
+
+
+class ContactConfirm(Request_):
+    field: Literal["phone", "email"]
+    code: str = Field(max_length=16, description="the 6-digit code sent to the new phone number or e-mail address")
 
 
 ReviewOut.model_rebuild()
+
+
+# ------------------------------------------------------------------ holders' reissue (补发) requests
+
+
+class ReissueRequestCreate(Request_):
+    reason: Literal["lost", "damaged", "other"] = Field(description="lost 遗失, damaged 损坏, other 其他")
+    detail: str | None = Field(default=None, max_length=1000, description="what happened, for the bureau")
+
+
+class ReissueDecision(Request_):
+    decision: Literal["approve", "decline"]
+    reason: str | None = Field(default=None, max_length=1000, description="required to decline")
+
+
+class ReissueRequestOut(BaseModel):
+    id: int
+    certificateId: int
+    certificateNumber: str
+    certificateState: str
+    name: str
+    idNumberMasked: str
+    qualification: str
+    reason: str = Field(description="lost, damaged or other")
+    detail: str | None
+    state: str = Field(description="pending, approved or declined")
+    createdAt: datetime
+    decidedAt: datetime | None = None
+    decisionReason: str | None = None
+    newCertificateId: int | None = Field(default=None, description="the reissued certificate, once approved")
+    newCertificateNumber: str | None = None

@@ -26,6 +26,7 @@ from titlecred.db.models import (
     Organization,
     Person,
     QuerySlip,
+    ReissueRequest,
     UploadBatch,
 )
 from titlecred.services import applications, certificates
@@ -140,3 +141,17 @@ def audit_out(entry: AuditEntry) -> m.AuditEntryOut:
     details: dict[str, Any] = json.loads(entry.details_json)
     return m.AuditEntryOut(seq=entry.seq, at=entry.at, actor=entry.actor, action=entry.action, subject=entry.subject,
                            details=details, prevHash=entry.prev_hash, hash=entry.hash)
+
+
+def reissue_request_out(session: Session, row: ReissueRequest) -> m.ReissueRequestOut:
+    """A reissue request with its certificate's public facts (the ID number masked, for everyone)."""
+    cert = session.get(Certificate, row.certificate_id)
+    person = session.get(Person, row.person_id)
+    new = session.get(Certificate, row.new_certificate_id) if row.new_certificate_id else None
+    assert cert is not None and person is not None and row.id is not None
+    return m.ReissueRequestOut(
+        id=row.id, certificateId=row.certificate_id, certificateNumber=cert.certificate_number,
+        certificateState=cert.state, name=cert.name, idNumberMasked=mask_id_number(person.id_number),
+        qualification=cert.qualification, reason=row.reason, detail=row.detail, state=row.state,
+        createdAt=row.created_at, decidedAt=row.decided_at, decisionReason=row.decision_reason,
+        newCertificateId=row.new_certificate_id, newCertificateNumber=new.certificate_number if new else None)

@@ -3,7 +3,8 @@
 What it is for: the shape of what the bureau keeps: organizations and accounts, applications and every
 review step, certificates with their numbers and status-list entries, the status lists themselves,
 the hash-chained audit log, legacy records and query slips, holders' consent codes and the log of
-lookups of their certificates, one-time sign-in codes, and rate-limit counters.
+lookups of their certificates, one-time sign-in codes and pending contact changes, holders' reissue
+requests, and rate-limit counters.
 
 What it must never do:
 - hold business rules (services do) or be returned to API clients as is (api/models.py has the public
@@ -401,9 +402,48 @@ class OtpChallenge(SQLModel, table=True):
     used_at: datetime | None = when(nullable=True)
 
 
+class ReissueRequest(SQLModel, table=True):
+    """A holder's request for a reissue (补发) of a lost or damaged certificate, and the bureau's decision."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    certificate_id: int = Field(foreign_key="certificate.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    requester_account_id: int = Field(foreign_key="account.id")
+    reason: str = Field(max_length=16)  # lost | damaged | other (certificates.REISSUE_REASONS)
+    detail: str | None = Field(default=None, max_length=1000)
+    # pending | approved | declined
+    state: str = Field(max_length=16, index=True)
+    # The certificate's id while the request is pending, None once decided: unique, so that the
+    # database itself keeps one open request per certificate.
+    open_certificate_id: int | None = Field(default=None, unique=True)
+    created_at: datetime = when()
+    decided_at: datetime | None = when(nullable=True)
+    decided_by_account_id: int | None = Field(default=None, foreign_key="account.id")
+    decision_reason: str | None = Field(default=None, max_length=1000)
+    # The reissued certificate, once approved.
+    new_certificate_id: int | None = Field(default=None, foreign_key="certificate.id")
+
+
+class ContactChange(SQLModel, table=True):
+    """A holder's pending new phone or e-mail: it replaces the account's only once the code sent to the
+    new address is entered. One per account and channel (a new request replaces it); the code is an HMAC."""
+
+    __table_args__ = (UniqueConstraint("account_id", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    channel: str = Field(max_length=8)  # sms (the phone) | email
+    destination: str = Field(max_length=254)
+    code_hmac: str = Field(max_length=64)
+    created_at: datetime = when()
+    expires_at: datetime = when()
+    tries: int = 0
+    used_at: datetime | None = when(nullable=True)
+
+
 __all__ = [
     "Account", "ApiToken", "Application", "AuditCheckpoint", "AuditEntry", "AuditHead", "Certificate",
-    "ConsentCode", "CredentialHash", "IssuedCredential", "LegacyRecord", "LookupLog", "NumberCounter",
-    "Organization", "OtpChallenge", "Person", "Photo", "QuerySlip", "RateCounter", "ReviewStep", "StatusEntry",
-    "StatusList", "UploadBatch", "metadata",
+    "ConsentCode", "ContactChange", "CredentialHash", "IssuedCredential", "LegacyRecord", "LookupLog",
+    "NumberCounter", "Organization", "OtpChallenge", "Person", "Photo", "QuerySlip", "RateCounter",
+    "ReissueRequest", "ReviewStep", "StatusEntry", "StatusList", "UploadBatch", "metadata",
 ]

@@ -6,7 +6,9 @@
 - Reissue of a lost or damaged certificate: a new number, new full and minimal credentials marked
   `reissueOf` the old full credential's id and annotated 补发; the old certificate is superseded (its
   revocation bit set, reason "superseded"). Reissuing the same certificate again returns the reissue.
-Each is one transaction with its audit entry; only the bureau's officers may do them.
+Each is one transaction with its audit entry; only the bureau's officers may do them. A holder asks for
+a reissue through `services.reissue_requests`, whose approval runs `reissue_in_transaction` inside the
+decision's own transaction.
 
 Visibility: the bureau sees every certificate, a holder their own (both forms), an employer its own
 staff's (the minimal form only: the ID number masked).
@@ -84,7 +86,8 @@ def search(session: Session, registry: Registry, actor: Principal, *, name: str 
     return list(session.exec(stmt.order_by(col(Certificate.id)).offset(offset).limit(min(limit, 500))).all())
 
 
-def _detail(text: Any, field: str = "detail", required: bool = False) -> str | None:
+def detail_text(text: Any, field: str = "detail", required: bool = False) -> str | None:
+    """Printable text of at most 1000 characters, stripped (None when blank and not required)."""
     if text is None or (isinstance(text, str) and not text.strip()):
         if required:
             raise Invalid("missing_field", f"{field} is required", 422, field)
@@ -94,7 +97,8 @@ def _detail(text: Any, field: str = "detail", required: bool = False) -> str | N
     return text.strip()
 
 
-def _locked_cert(session: Session, cert_id: int) -> Certificate:
+def locked_cert(session: Session, cert_id: int) -> Certificate:
+    """The certificate, locked for the caller's transaction (NotFound if there is none)."""
     cert = locked(session, select(Certificate).where(Certificate.id == cert_id))
     if cert is None:
         raise NotFound("certificate")
@@ -106,9 +110,9 @@ def revoke(session: Session, registry: Registry, actor: Principal, cert_id: int,
     require_bureau(actor)
     if reason not in REVOCATION_REASONS:
         raise Invalid("invalid_reason", "reason must be one of " + ", ".join(REVOCATION_REASONS), 422, "reason")
-    text = _detail(detail)
+    text = detail_text(detail)
     with atomic(session):
-        cert = _locked_cert(session, cert_id)
+        cert = locked_cert(session, cert_id)
         if cert.state in ("revoked", "superseded"):
             raise Conflict("already_revoked", f"the certificate is already {cert.state}")
         lists = status.lock_lists(session, [cert.revocation_list_id])
@@ -126,9 +130,9 @@ def revoke(session: Session, registry: Registry, actor: Principal, cert_id: int,
 def suspend(session: Session, registry: Registry, actor: Principal, cert_id: int,
             detail: str | None = None) -> Certificate:
     require_bureau(actor)
-    text = _detail(detail)
+    text = detail_text(detail)
     with atomic(session):
-        cert = _locked_cert(session, cert_id)
+        cert = locked_cert(session, cert_id)
         if cert.state != "active":
             raise Conflict("not_active", f"the certificate is {cert.state}; only an active one is suspended")
         lists = status.lock_lists(session, [cert.suspension_list_id])
@@ -144,9 +148,9 @@ def suspend(session: Session, registry: Registry, actor: Principal, cert_id: int
 def unsuspend(session: Session, registry: Registry, actor: Principal, cert_id: int,
               detail: str | None = None) -> Certificate:
     require_bureau(actor)
-    text = _detail(detail)
+    text = detail_text(detail)
     with atomic(session):
-        cert = _locked_cert(session, cert_id)
+        cert = locked_cert(session, cert_id)
         if cert.state != "suspended":
             raise Conflict("not_suspended", f"the certificate is {cert.state}, not suspended")
         lists = status.lock_lists(session, [cert.suspension_list_id])
@@ -163,47 +167,60 @@ def reissue_of(session: Session, cert: Certificate) -> Certificate | None:
     return session.exec(select(Certificate).where(Certificate.reissue_of_id == cert.id)).first()
 
 
+def check_reissue_reason(reason: str) -> None:
+    if reason not in REISSUE_REASONS:
+        raise Invalid("invalid_reason", "reason must be one of " + ", ".join(REISSUE_REASONS), 422, "reason")
+
+
 def reissue(session: Session, registry: Registry, actor: Principal, cert_id: int, reason: str,
             detail: str | None = None) -> Certificate:
-    """补发: a new certificate replacing a lost or damaged one, which is superseded."""
+    """补发: a new certificate replacing a lost or damaged one, which is superseded (one transaction)."""
+    require_bureau(actor)
+    check_reissue_reason(reason)
+    text = detail_text(detail)
+    with atomic(session):
+        old = locked_cert(session, cert_id)
+        return reissue_in_transaction(session, registry, actor, old, reason, text)
+
+
+def reissue_in_transaction(session: Session, registry: Registry, actor: Principal, old: Certificate, reason: str,
+                           text: str | None) -> Certificate:
+    """Reissue `old` (already locked by the caller) inside the caller's transaction; never commits.
+    Reissuing a certificate that already has a reissue returns that reissue."""
     from titlecred.services import issuance
 
     require_bureau(actor)
-    if reason not in REISSUE_REASONS:
-        raise Invalid("invalid_reason", "reason must be one of " + ", ".join(REISSUE_REASONS), 422, "reason")
-    text = _detail(detail)
-    with atomic(session):
-        old = _locked_cert(session, cert_id)
-        existing = reissue_of(session, old)
-        if existing is not None:
-            return existing
-        if old.state != "active":
-            raise Conflict("not_active", f"the certificate is {old.state}; only an active certificate is reissued")
-        person = session.get(Person, old.person_id)
-        assert person is not None and person.id is not None
-        bureau = orgs.bureau(session)
-        assert bureau.region_code is not None
-        data = json.loads(old.record_json)
-        notes = [n for n in data.get("annotations", []) if n != REISSUE_MARK]
-        data["annotations"] = [*notes, REISSUE_MARK]
-        data["reissueOf"] = old.full_id
-        data.pop("levelCode", None)
-        # Lock order: counter, then the status lists (the old one first), then the audit head.
-        number = numbering.allocate(session, letter=old.level_code, region_code=bureau.region_code,
-                                    year=china_year(registry.now()))
-        data["certificateNumber"] = number.text
-        record = parse_record(data)
-        lists = status.lock_lists(session, [old.revocation_list_id])
-        alloc = status.allocate(session, registry)
-        status.set_bit(session, registry, lists[old.revocation_list_id], old.revocation_index, True)
-        new = issuance.sign_and_store(session, registry, actor, record=record, number=number, alloc=alloc,
-                                      person_id=person.id, channel=old.channel, reissue_of=old,
-                                      action="certificate.reissued")
-        old.state, old.revoked_at = "superseded", registry.now()
-        old.revocation_reason = "superseded"
-        old.revocation_detail = f"superseded by reissue {number.text} ({REISSUE_REASONS[reason]})" + \
-            (f": {text}" if text else "")
-        session.add(old)
+    check_reissue_reason(reason)
+    existing = reissue_of(session, old)
+    if existing is not None:
+        return existing
+    if old.state != "active":
+        raise Conflict("not_active", f"the certificate is {old.state}; only an active certificate is reissued")
+    person = session.get(Person, old.person_id)
+    assert person is not None and person.id is not None
+    bureau = orgs.bureau(session)
+    assert bureau.region_code is not None
+    data = json.loads(old.record_json)
+    notes = [n for n in data.get("annotations", []) if n != REISSUE_MARK]
+    data["annotations"] = [*notes, REISSUE_MARK]
+    data["reissueOf"] = old.full_id
+    data.pop("levelCode", None)
+    # Lock order: counter, then the status lists (the old one first), then the audit head.
+    number = numbering.allocate(session, letter=old.level_code, region_code=bureau.region_code,
+                                year=china_year(registry.now()))
+    data["certificateNumber"] = number.text
+    record = parse_record(data)
+    lists = status.lock_lists(session, [old.revocation_list_id])
+    alloc = status.allocate(session, registry)
+    status.set_bit(session, registry, lists[old.revocation_list_id], old.revocation_index, True)
+    new = issuance.sign_and_store(session, registry, actor, record=record, number=number, alloc=alloc,
+                                  person_id=person.id, channel=old.channel, reissue_of=old,
+                                  action="certificate.reissued")
+    old.state, old.revoked_at = "superseded", registry.now()
+    old.revocation_reason = "superseded"
+    old.revocation_detail = f"superseded by reissue {number.text} ({REISSUE_REASONS[reason]})" + \
+        (f": {text}" if text else "")
+    session.add(old)
     return new
 
 

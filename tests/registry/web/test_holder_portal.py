@@ -114,17 +114,33 @@ def test_holder_signs_in_with_a_code_downloads_and_consents_to_a_lookup(
     cert = world.issued("holder")
     number = cert["certificateNumber"]
 
-    # The holder adds a phone number (signed in with the password once), then signs out.
+    # The holder adds a phone number and an e-mail address (signed in with the password once): each takes
+    # effect once the code sent to it is entered. Then the holder signs out.
     sign_in_with_password(page)
     check(page)
     go(page, page.get_by_role("link", name="联系方式").first)
     page.get_by_label("手机号").fill("138 0013 8000")
     page.get_by_label("电子邮箱").fill("zhang.san@example.org")
     go(page, page.get_by_role("button", name="保存"))
-    assert page.locator("#contact-saved").is_visible()
+    assert page.locator("#contact-sent").is_visible()
+    assert page.get_by_label("手机号").input_value() == ""  # not in force yet
+    assert page.locator("#contact-pending form").count() == 2
+    check(page)
+    shots(page, "contact-pending")
+    for field, destination in (("phone", PHONE), ("email", "zhang.san@example.org")):
+        message = sender.last_to(destination)
+        assert message is not None and full_id not in message.message
+        sent_code = re.search(r"\d{6}", message.message)
+        assert sent_code is not None
+        form = page.locator(f"#confirm-{field}")
+        form.get_by_role("textbox").fill(sent_code.group(0))
+        go(page, form.get_by_role("button"))
+        assert page.locator("#contact-saved").is_visible()
+    assert page.locator("#contact-pending").count() == 0
     assert page.get_by_label("手机号").input_value() == PHONE
     shots(page, "contact-saved")
     sign_out(page)
+    sender.clear()
 
     # Asking for a code says the same whether or not the account exists.
     page.goto("/login")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlmodel import Session
 
 from titlecred.api import models as m
 from titlecred.api import views
@@ -16,6 +17,8 @@ from titlecred.api.deps import Id, PrincipalDep, RegistryDep, SessionDep
 from titlecred.api.routes import lookup
 from titlecred.db.models import Account
 from titlecred.services import auth, otp, ratelimit
+from titlecred.services.context import Registry
+from titlecred.services.principal import Principal
 
 router = APIRouter(tags=["authentication"], responses=m.PROBLEMS)
 
@@ -75,19 +78,42 @@ def change_password(body: m.PasswordChange, session: SessionDep, registry: Regis
     return Response(status_code=204)
 
 
-@router.get("/api/me/contact", summary="Your phone and e-mail for sign-in codes (holders)",
-            response_model=m.ContactOut)
-def get_contact(session: SessionDep, actor: PrincipalDep) -> m.ContactOut:
+def _contact_out(session: Session, registry: Registry, actor: Principal) -> m.ContactOut:
     account = session.get(Account, actor.account_id)
     assert account is not None
-    return m.ContactOut(phone=account.phone, email=account.email)
+    pending = [m.ContactPendingOut(field="phone" if p.channel == "sms" else "email", destination=p.destination,
+                                   expiresAt=p.expires_at) for p in otp.pending_changes(session, registry, actor)]
+    return m.ContactOut(phone=account.phone, email=account.email, pending=pending)
 
 
-@router.put("/api/me/contact", summary="Set your phone and e-mail for sign-in codes (holders; null clears one)",
-            response_model=m.ContactOut)
-def set_contact(body: m.ContactIn, session: SessionDep, registry: RegistryDep, actor: PrincipalDep) -> m.ContactOut:
-    account = otp.set_contact(session, registry, actor, phone=body.phone, email=body.email)
-    return m.ContactOut(phone=account.phone, email=account.email)
+@router.get("/api/me/contact", summary="Your phone and e-mail for sign-in codes, and new ones waiting for their "
+            "code (holders)", response_model=m.ContactOut)
+def get_contact(session: SessionDep, registry: RegistryDep, actor: PrincipalDep) -> m.ContactOut:
+    return _contact_out(session, registry, actor)
+
+
+@router.put("/api/me/contact", summary="Change your phone and e-mail for sign-in codes (holders). null removes one "
+            "at once; a new one takes effect only once the code sent to it is confirmed (202, `pending`)",
+            response_model=m.ContactOut, responses={202: {"model": m.ContactOut, "description": "pending "
+                                                          "confirmation: a code was sent to each new address"},
+                                                    **lookup.RATE_LIMITED})
+def set_contact(body: m.ContactIn, response: Response, session: SessionDep, registry: RegistryDep,
+                actor: PrincipalDep) -> Any:
+    try:
+        result = otp.set_contact(session, registry, actor, phone=body.phone, email=body.email)
+    except ratelimit.RateLimited as e:
+        return lookup.too_many(e)
+    if result.pending:
+        response.status_code = 202
+    return _contact_out(session, registry, actor)
+
+
+@router.post("/api/me/contact/confirm", summary="Confirm a new phone or e-mail with the code sent to it; it takes "
+             "effect now (holders)", response_model=m.ContactOut)
+def confirm_contact(body: m.ContactConfirm, session: SessionDep, registry: RegistryDep,
+                    actor: PrincipalDep) -> m.ContactOut:
+    otp.confirm_contact(session, registry, actor, field=body.field, code=body.code)
+    return _contact_out(session, registry, actor)
 
 
 @router.post("/api/tokens", summary="Create an API token (shown once) for yourself or, as admin, an account of "

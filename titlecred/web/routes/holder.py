@@ -1,7 +1,8 @@
 """The holder's portal (/me): their certificates with downloads (the PDF, the full and the minimal
 credential), consent codes for lookups and the log of every lookup, applications (self-appointment,
-exam, entrusted review, paper conversion) followed through their review chain, and the contact details
-one-time sign-in codes go to.
+exam, entrusted review, paper conversion) followed through their review chain, requests for a reissue
+(补发) of a lost or damaged certificate and the bureau's decision, and the contact details one-time
+sign-in codes go to (a new phone or e-mail confirmed with the code sent to it).
 
 Every page calls the services with the signed-in holder's principal and holds no rule: who may see
 what, what an application must state, what a consent code may be are the services' to decide, and
@@ -24,17 +25,28 @@ from sqlmodel import Session
 
 from schemas import titles
 from titlecred.api.deps import Id, RegistryDep, SessionDep
-from titlecred.db.models import Account, Application, Certificate, Organization
+from titlecred.db.models import Account, Application, Certificate, Organization, ReissueRequest
 from titlecred.errors import AppError
-from titlecred.services import applications, certificates, consent, conversion, orgs, otp, printouts
+from titlecred.services import (
+    applications,
+    certificates,
+    consent,
+    conversion,
+    orgs,
+    otp,
+    printouts,
+    ratelimit,
+    reissue_requests,
+)
 from titlecred.services.context import Registry
 from titlecred.services.errors import Forbidden, NotFound
 from titlecred.services.principal import Principal
 from titlecred.web import session as web_session
 from titlecred.web.deps import User
-from titlecred.web.i18n import catalogs, pick_language, translator
-from titlecred.web.routes.lookup import subject_facts, when
+from titlecred.web.i18n import LANGUAGES, catalogs, pick_language, translator
+from titlecred.web.routes.lookup import subject_facts
 from titlecred.web.templating import render
+from titlecred.web.views import chain_view, when
 
 router = APIRouter(include_in_schema=False)
 
@@ -113,7 +125,9 @@ def _cert_view(session: Session, cert: Certificate) -> dict[str, Any]:
     minimal = json.loads(cert.minimal_json)
     subject = minimal.get("credentialSubject", {})
     successor = certificates.reissue_of(session, cert)
+    predecessor = session.get(Certificate, cert.reissue_of_id) if cert.reissue_of_id else None
     return {"id": cert.id, "number": cert.certificate_number, "state": cert.state, "name": cert.name,
+            "predecessor": {"id": predecessor.id, "number": predecessor.certificate_number} if predecessor else None,
             "qualification": cert.qualification, "series": subject.get("series", ""),
             "specialty": subject.get("specialty", ""), "level": subject.get("level", ""),
             "channel": subject.get("reviewChannel", ""), "issued_at": when(cert.issued_at),
@@ -135,9 +149,12 @@ def me(request: Request, session: SessionDep, registry: RegistryDep, user: User)
         account, person, _home = applications.holder_context(session, user)
         certs = certificates.search(session, registry, user)
         apps = [a for a in applications.list_for(session, user) if a.state in ("pending", "returned", "approved")]
+        open_reissues = [_reissue_view(session, r) for r in reissue_requests.list_requests(session, user, "pending")]
+        asked = {r["cert_id"] for r in open_reissues}
         return _page(request, registry, user, "holder/me.html", {
-            "name": person.name, "certs": [_cert_view(session, c) for c in reversed(certs)],
-            "open_apps": [_app_row(session, a) for a in reversed(apps)],
+            "name": person.name,
+            "certs": [{**_cert_view(session, c), "reissue_pending": c.id in asked} for c in reversed(certs)],
+            "open_apps": [_app_row(session, a) for a in reversed(apps)], "open_reissues": open_reissues,
             "has_contact": bool(account.phone or account.email)})
 
     return _guarded(request, registry, user, body)
@@ -149,13 +166,26 @@ def _validities(registry: Registry) -> list[int]:
     return [m for m in VALIDITIES if low <= m <= high]
 
 
+def _reasons(request: Request) -> list[tuple[str, str]]:
+    """The reissue reasons (certificates.REISSUE_REASONS) named in the reader's language."""
+    t = translator(pick_language(request))
+    return [(code, t("holder.reissue_reason." + code)) for code in certificates.REISSUE_REASONS]
+
+
 def _cert_page(request: Request, session: Session, registry: Registry, user: Principal, cert: Certificate, *,
-               error: str | None = None, status_code: int = 200, verifier: str = "") -> Response:
+               error: str | None = None, status_code: int = 200, verifier: str = "",
+               reissue_error: str | None = None, reissue_values: dict[str, str] | None = None) -> Response:
     codes = [c for c in consent.list_codes(session, registry, user) if c.certificate_id == cert.id]
     log = [e for e in consent.lookup_log(session, user, limit=500) if e.certificate_id == cert.id][:10]
+    assert cert.id is not None
+    asked = [_reissue_view(session, r) for r in reissue_requests.list_requests(session, user, certificate_id=cert.id)]
     return _page(request, registry, user, "holder/certificate.html", {
         "cert": _cert_view(session, cert), "codes": codes, "log": log, "validities": _validities(registry),
-        "error": error, "verifier": verifier}, status_code=status_code)
+        "error": error, "verifier": verifier, "reissues": asked,
+        "reissue_open": next((r for r in asked if r["state"] == "pending"), None),
+        "reissue_allowed": cert.state in reissue_requests.REISSUABLE, "reissue_reasons": _reasons(request),
+        "reissue_error": reissue_error, "reissue_values": reissue_values or {},
+        "reissue_sent": request.query_params.get("reissue") == "requested"}, status_code=status_code)
 
 
 @router.get("/me/certificates/{cert_id}")
@@ -210,6 +240,53 @@ def create_consent(cert_id: Id, request: Request, session: SessionDep, registry:
     return _guarded(request, registry, user, body, csrf=csrf)
 
 
+# ------------------------------------------------------------------ reissue (补发) requests
+
+
+def _reissue_view(session: Session, row: ReissueRequest) -> dict[str, Any]:
+    cert = session.get(Certificate, row.certificate_id)
+    new = session.get(Certificate, row.new_certificate_id) if row.new_certificate_id else None
+    return {"id": row.id, "cert_id": row.certificate_id, "number": cert.certificate_number if cert else "",
+            "qualification": cert.qualification if cert else "", "reason": row.reason, "detail": row.detail or "",
+            "state": row.state, "created": when(row.created_at), "decided": when(row.decided_at),
+            "decision_reason": row.decision_reason or "", "new_cert_id": row.new_certificate_id,
+            "new_number": new.certificate_number if new else None}
+
+
+@router.post("/me/certificates/{cert_id}/reissue")
+def request_reissue(cert_id: Id, request: Request, session: SessionDep, registry: RegistryDep, user: User,
+                    csrf: Annotated[str, Form(max_length=64)] = "",
+                    reason: Annotated[str, Form(max_length=32)] = "",
+                    detail: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    def body() -> Response:
+        cert = _own_cert(session, user, cert_id)
+        values = {"reason": reason if reason in certificates.REISSUE_REASONS else "",
+                  # Line breaks become spaces: the detail is one line of printable text.
+                  "detail": " ".join("".join(ch if ch.isprintable() else " " for ch in detail).split())}
+        try:
+            reissue_requests.request_reissue(session, registry, user, cert_id, values["reason"],
+                                             values["detail"] or None)
+        except AppError as e:
+            session.rollback()
+            return _cert_page(request, session, registry, user, cert, reissue_error=error_text(request, e),
+                              reissue_values=values, status_code=e.status)
+        return RedirectResponse(f"/me/certificates/{cert_id}?reissue=requested#reissue", status_code=303)
+
+    return _guarded(request, registry, user, body, csrf=csrf)
+
+
+def _back_to(request: Request, path: str) -> Response:
+    """A GET of a form's POST address (the language switch of a page a POST rendered, a reload): back to
+    the page the form is on, in the language asked for."""
+    lang = request.query_params.get("lang")
+    return RedirectResponse(path + (f"?lang={lang}" if lang in LANGUAGES else ""), status_code=303)
+
+
+@router.get("/me/certificates/{cert_id}/reissue")
+def request_reissue_get(cert_id: Id, request: Request) -> Response:
+    return _back_to(request, f"/me/certificates/{cert_id}")
+
+
 # ------------------------------------------------------------------ consent codes and the lookup log
 
 
@@ -246,15 +323,28 @@ def log_page(request: Request, session: SessionDep, registry: RegistryDep, user:
 # ------------------------------------------------------------------ contact details
 
 
+def _contact_page(request: Request, session: Session, registry: Registry, user: Principal, *,
+                  phone: str | None = None, email: str | None = None, error: str | None = None,
+                  error_field: str | None = None, status_code: int = 200) -> Response:
+    account, _person, _home = applications.holder_context(session, user)
+    pending = [{"field": otp.field_of(p), "destination": p.destination, "expires": when(p.expires_at)}
+               for p in otp.pending_changes(session, registry, user)]
+    done = request.query_params.get("done") if error is None else None
+    return _page(request, registry, user, "holder/contact.html", {
+        "phone": (account.phone or "") if phone is None else phone,
+        "email": (account.email or "") if email is None else email, "here": "/me/contact",
+        "pending": pending, "done": done if done in ("sent", "saved") else None, "error": error,
+        "error_field": error_field}, status_code=status_code)
+
+
 @router.get("/me/contact")
 def contact_page(request: Request, session: SessionDep, registry: RegistryDep, user: User) -> Response:
-    def body() -> Response:
-        account, _person, _home = applications.holder_context(session, user)
-        return _page(request, registry, user, "holder/contact.html", {
-            "phone": account.phone or "", "email": account.email or "", "here": "/me/contact",
-            "saved": request.query_params.get("saved") == "1", "error": None, "error_field": None})
+    return _guarded(request, registry, user, lambda: _contact_page(request, session, registry, user))
 
-    return _guarded(request, registry, user, body)
+
+def _rate_limited_text(request: Request, e: ratelimit.RateLimited) -> str:
+    minutes = max(1, (e.retry_after_seconds + 59) // 60)
+    return translator(pick_language(request))("holder.contact.too_many", minutes=minutes)
 
 
 @router.post("/me/contact")
@@ -265,14 +355,38 @@ def contact_submit(request: Request, session: SessionDep, registry: RegistryDep,
     def body() -> Response:
         new_phone, new_email = _clean(phone), _clean(email)
         try:
-            otp.set_contact(session, registry, user, phone=new_phone or None, email=new_email or None)
+            result = otp.set_contact(session, registry, user, phone=new_phone or None, email=new_email or None)
         except AppError as e:
-            return _page(request, registry, user, "holder/contact.html", {
-                "phone": new_phone, "email": new_email, "here": "/me/contact", "saved": False,
-                "error": error_text(request, e), "error_field": getattr(e, "field", None)}, status_code=e.status)
-        return RedirectResponse("/me/contact?saved=1", status_code=303)
+            session.rollback()
+            text = _rate_limited_text(request, e) if isinstance(e, ratelimit.RateLimited) else error_text(request, e)
+            return _contact_page(request, session, registry, user, phone=new_phone, email=new_email, error=text,
+                                 error_field=getattr(e, "field", None), status_code=e.status)
+        done = "sent" if result.pending else "saved"
+        return RedirectResponse(f"/me/contact?done={done}", status_code=303)
 
     return _guarded(request, registry, user, body, csrf=csrf)
+
+
+@router.post("/me/contact/confirm")
+def contact_confirm(request: Request, session: SessionDep, registry: RegistryDep, user: User,
+                    csrf: Annotated[str, Form(max_length=64)] = "",
+                    field: Annotated[str, Form(max_length=8)] = "",
+                    code: Annotated[str, Form(max_length=16)] = "") -> Response:
+    def body() -> Response:
+        try:
+            otp.confirm_contact(session, registry, user, field=field, code=code)
+        except AppError as e:
+            session.rollback()
+            return _contact_page(request, session, registry, user, error=error_text(request, e),
+                                 error_field=f"code-{field}" if field in otp.FIELDS else None, status_code=e.status)
+        return RedirectResponse("/me/contact?done=saved", status_code=303)
+
+    return _guarded(request, registry, user, body, csrf=csrf)
+
+
+@router.get("/me/contact/confirm")
+def contact_confirm_get(request: Request) -> Response:
+    return _back_to(request, "/me/contact")
 
 
 # ------------------------------------------------------------------ applications
@@ -288,28 +402,6 @@ def _app_row(session: Session, app: Application) -> dict[str, Any]:
             "cert_printable": cert is not None and cert.state in ("active", "suspended")}
 
 
-def _chain_view(session: Session, app: Application, steps: list[Any]) -> list[dict[str, Any]]:
-    """Each stage of the chain with where the application stands there (passed, current, waiting,
-    returned or rejected), as its stored state and steps say."""
-    chain = applications.chain_of(app)
-    stopped_at = None
-    if app.state in ("returned", "rejected"):
-        last = next((s for s in reversed(steps) if s.action in ("returned", "rejected")), None)
-        stopped_at = next((i for i, c in enumerate(chain) if last is not None and c["stage"] == last.stage), None)
-    out = []
-    for i, stage in enumerate(chain):
-        if app.state in ("approved", "issued"):
-            where = "passed"
-        elif app.state == "pending":
-            where = "passed" if i < app.stage_index else "current" if i == app.stage_index else "waiting"
-        elif stopped_at is not None:
-            where = "passed" if i < stopped_at else app.state if i == stopped_at else "waiting"
-        else:
-            where = "waiting"
-        out.append({"stage": stage["stage"], "org": _org_name(session, stage["orgId"]), "where": where})
-    return out
-
-
 def _app_detail(session: Session, app: Application) -> dict[str, Any]:
     steps = applications.steps(session, app)
     step_rows = []
@@ -323,7 +415,8 @@ def _app_detail(session: Session, app: Application) -> dict[str, Any]:
                                           "reviewBody", "reportingUnit", "scopeOfUse", "namePinyin") if facts.get(k)]
     if facts.get("annotations"):
         shown.append(("annotations", "；".join(str(a) for a in facts["annotations"])))
-    return {**_app_row(session, app), "chain": _chain_view(session, app, steps), "steps": step_rows,
+    chain = chain_view(app, steps, lambda org_id: _org_name(session, org_id))
+    return {**_app_row(session, app), "chain": chain, "steps": step_rows,
             "facts": shown, "raw": facts, "paper": paper,
             "paper_shown": [(k, str(paper[k])) for k in PAPER_FIELDS if paper and paper.get(k)]}
 
@@ -333,6 +426,7 @@ def applications_page(request: Request, session: SessionDep, registry: RegistryD
     return _guarded(request, registry, user, lambda: _page(
         request, registry, user, "holder/applications.html",
         {"apps": [_app_row(session, a) for a in reversed(applications.list_for(session, user))],
+         "reissues": [_reissue_view(session, r) for r in reissue_requests.list_requests(session, user, limit=500)],
          "here": "/me/applications"}))
 
 

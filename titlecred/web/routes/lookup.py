@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -24,7 +24,6 @@ from titlecred.api.deps import RegistryDep, SessionDep
 from titlecred.api.routes.lookup import client_address
 from titlecred.errors import AppError
 from titlecred.services import consent
-from titlecred.services.clock import CHINA, parse_stamp
 from titlecred.services.context import Registry
 from titlecred.services.principal import Principal
 from titlecred.web import session as web_session
@@ -32,26 +31,13 @@ from titlecred.web.deps import MaybeUser
 from titlecred.web.i18n import pick_language, translator
 from titlecred.web.routes.login import clean_text, form_token, form_token_ok, keep_form_token
 from titlecred.web.templating import render
+from titlecred.web.views import when
 
 router = APIRouter(include_in_schema=False)
 
 # The facts a lookup shows, in the order of a paper certificate; the ID number only ever masked.
 FACTS = ("name", "idNumberMasked", "gender", "qualification", "series", "specialty", "level", "reviewBody",
          "reviewChannel", "dateQualified", "reportingUnit", "certificateNumber", "scopeOfUse", "annotations")
-
-
-def when(value: datetime | str | None) -> str:
-    """A time as people here read it: China Standard Time, to the minute."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        try:
-            moment = parse_stamp(value)
-        except ValueError:
-            return value
-    else:
-        moment = value
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 def subject_facts(credential: dict[str, Any]) -> list[tuple[str, str]]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -32,7 +31,6 @@ from titlecred.api.deps import RegistryDep, SessionDep
 from titlecred.db.models import Account, Application, Certificate, Organization, Person
 from titlecred.errors import error_code, error_message
 from titlecred.services import applications, certificates, uploads
-from titlecred.services.clock import CHINA, parse_stamp
 from titlecred.services.context import Registry
 from titlecred.services.errors import TYPED_ERRORS
 from titlecred.services.principal import BUREAU, Principal, require_bureau
@@ -40,13 +38,14 @@ from titlecred.web import session as web_session
 from titlecred.web.deps import User
 from titlecred.web.i18n import LANGUAGES, catalogs, pick_language, translator
 from titlecred.web.templating import render
+from titlecred.web.views import chain_view, when
 
 router = APIRouter(include_in_schema=False)
 
 # The sections of the workbench each kind of organization has, in the order of its subnav. This is
 # only what the pages offer; the services still refuse anything a kind may not do.
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "bureau": ("reviews", "issuing", "uploads", "certificates", "keys"),
+    "bureau": ("reviews", "issuing", "uploads", "certificates", "reissue_requests", "keys"),
     "district_bureau": ("reviews",),
     "committee": ("uploads",),
     "self_review_unit": ("reviews", "uploads", "staff"),
@@ -55,7 +54,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "exam_body": ("reviews",),
 }
 SECTION_PATHS = {"home": "/work", "reviews": "/work/reviews", "issuing": "/work/issuing", "uploads": "/work/uploads",
-                 "certificates": "/work/certificates", "staff": "/work/staff", "keys": "/work/keys"}
+                 "certificates": "/work/certificates", "staff": "/work/staff", "keys": "/work/keys",
+                 "reissue_requests": "/work/reissue-requests"}
 # Facts of an application or certificate as a page lists them, in the order of a paper certificate.
 FACT_KEYS = ("name", "namePinyin", "gender", "qualification", "series", "specialty", "level", "reviewBody",
              "reviewChannel", "dateQualified", "reportingUnit", "scopeOfUse", "annotations")
@@ -64,20 +64,6 @@ PAPER_KEYS = ("series", "qualification", "specialty", "level", "oldCertificateNu
 
 
 # ------------------------------------------------------------------ shared by the portal pages
-
-
-def when(value: datetime | str | None) -> str:
-    """A time as people here read it: China Standard Time, to the minute."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        try:
-            moment = parse_stamp(value)
-        except ValueError:
-            return value
-    else:
-        moment = value
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 def clean(value: str | None, limit: int = 1000) -> str:
@@ -165,28 +151,6 @@ def app_view(session: Session, app: Application) -> dict[str, Any]:
             "cert_number": cert.certificate_number if cert else None}
 
 
-def chain_view(session: Session, app: Application, steps: list[Any]) -> list[dict[str, Any]]:
-    """Each stage of the chain and where the application stands there (passed, current, waiting,
-    returned or rejected), as its stored state and steps say."""
-    chain = applications.chain_of(app)
-    stopped_at = None
-    if app.state in ("returned", "rejected"):
-        last = next((s for s in reversed(steps) if s.action in ("returned", "rejected")), None)
-        stopped_at = next((i for i, c in enumerate(chain) if last is not None and c["stage"] == last.stage), None)
-    out = []
-    for i, stage in enumerate(chain):
-        if app.state in ("approved", "issued"):
-            where = "passed"
-        elif app.state == "pending":
-            where = "passed" if i < app.stage_index else "current" if i == app.stage_index else "waiting"
-        elif stopped_at is not None:
-            where = "passed" if i < stopped_at else app.state if i == stopped_at else "waiting"
-        else:
-            where = "waiting"
-        out.append({"stage": stage["stage"], "org": org_name(session, stage["orgId"]), "where": where})
-    return out
-
-
 def app_detail(session: Session, app: Application) -> dict[str, Any]:
     """An application with its facts, paper facts (a conversion), chain and every review step."""
     steps = applications.steps(session, app)
@@ -199,7 +163,7 @@ def app_detail(session: Session, app: Application) -> dict[str, Any]:
     paper = json.loads(app.paper_json) if app.paper_json else None
     return {**app_view(session, app),
             "facts": [(k, _fact_text(facts[k])) for k in FACT_KEYS if facts.get(k) not in (None, "", [])],
-            "raw": facts, "chain": chain_view(session, app, steps), "steps": step_rows,
+            "raw": facts, "chain": chain_view(app, steps, lambda org_id: org_name(session, org_id)), "steps": step_rows,
             "paper": [(k, str(paper[k])) for k in PAPER_KEYS if paper and paper.get(k)] if paper else None}
 
 
