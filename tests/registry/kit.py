@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -164,3 +165,22 @@ class World:
         return dict(out["certificate"])
 
 
+def run_threads(n: int, fn: Any) -> list[Any]:
+    """`fn(i)` for i in 0..n-1 on n threads released together; each result, or the exception it raised
+    (for the test to assert on)."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = fn(i)
+        except Exception as e:  # surfaced in the caller's assertions
+            results[i] = e
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return results

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from registry.kit import DID, PASSPHRASE, World, resident_id, snapshot
+from registry.kit import DID, PASSPHRASE, World, resident_id, run_threads, snapshot
 from sqlmodel import select
 
 from keys.store import KeyStore
@@ -30,25 +29,6 @@ def bureau_principal(world: World) -> Any:
     with world.sessions() as s:
         account = s.exec(select(Account).where(Account.username == "bureau-officer")).one()
         return principal_for(s, account)
-
-
-def run_threads(n: int, fn: Any) -> list[Any]:
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def worker(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = fn(i)
-        except Exception as e:  # surfaced in the assertions below
-            results[i] = e
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return results
 
 
 def test_concurrent_final_approvals_get_unique_gapless_numbers(world: World) -> None:

@@ -4,11 +4,10 @@ superseded) or declines with a reason; one open request per certificate; every d
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import httpx
-from registry.kit import PASSPHRASE, World, count, snapshot
+from registry.kit import PASSPHRASE, World, count, run_threads, snapshot
 from sqlmodel import select
 
 from keys.store import KeyStore
@@ -33,25 +32,6 @@ def decide(w: World, request_id: int, decision: str, reason: str | None = None, 
 def principal(w: World, username: str) -> Any:
     with w.sessions() as s:
         return principal_for(s, s.exec(select(Account).where(Account.username == username)).one())
-
-
-def run_threads(n: int, fn: Any) -> list[Any]:
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def worker(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = fn(i)
-        except Exception as e:  # surfaced in the assertions
-            results[i] = e
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return results
 
 
 def test_holder_requests_reissue_and_bureau_approval_issues_new_number(world: World) -> None:

@@ -49,3 +49,29 @@ class Shots:
         return path
 
 
+
+
+# axe-core (Deque's accessibility engine), from the test npm packages (tests/interop, installed by
+# `scripts/setup --dev`). The pages forbid inline scripts (CSP), so a context that runs it must be made
+# with bypass_csp=True.
+AXE = Path(__file__).resolve().parents[2] / "interop" / "node_modules" / "axe-core" / "axe.min.js"
+# Impacts that fail a test; "minor" and "moderate" findings are printed for a person to judge.
+BLOCKING = {"serious", "critical"}
+
+
+def axe_findings(page: Any, where: str) -> list[dict[str, Any]]:
+    """The WCAG 2.1 A/AA violations axe-core finds on the page as it is now, serious or critical ones
+    only (the others are printed)."""
+    if not AXE.exists():
+        raise RuntimeError(f"{AXE} is missing: run scripts/setup --dev (npm ci in tests/interop)")
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => {
+        const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
+    }""")
+    for v in found:
+        if v["impact"] not in BLOCKING:
+            print(f"{where}: {v['impact']} {v['id']}: {v['help']} at {v['nodes']}")
+    return [v for v in found if v["impact"] in BLOCKING]

@@ -8,18 +8,13 @@ pages forbid inline scripts (CSP), so this test's browser context bypasses CSP t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from registry.kit import PASSWORD
-from registry.web.browser import VIEWPORTS, LiveServer, Shots
+from registry.web.browser import AXE, VIEWPORTS, LiveServer, Shots, axe_findings
 
 from issuer.compact import compact_from_minimal
-
-AXE = Path(__file__).resolve().parents[2] / "interop" / "node_modules" / "axe-core" / "axe.min.js"
-# Impacts that fail the test; "minor" and "moderate" findings are printed for a person to judge.
-BLOCKING = {"serious", "critical"}
 
 
 @pytest.fixture(params=["sqlite"])
@@ -39,23 +34,8 @@ def axe_page(request: pytest.FixtureRequest, chromium: Any, live: LiveServer) ->
     context.close()
 
 
-def _violations(page: Any) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("""async () => {
-        const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-        const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
-    }""")
-    return list(result)
-
-
 def _check(page: Any, where: str, problems: dict[str, list[dict[str, Any]]]) -> None:
-    found = _violations(page)
-    for v in found:
-        if v["impact"] not in BLOCKING:
-            print(f"{where}: {v['impact']} {v['id']}: {v['help']} at {v['nodes']}")
-    blocking = [v for v in found if v["impact"] in BLOCKING]
+    blocking = axe_findings(page, where)
     if blocking:
         problems[where] = blocking
 

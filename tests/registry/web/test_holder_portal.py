@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from registry.kit import PASSWORD
-from registry.web.browser import VIEWPORTS, LiveServer, Shots
+from registry.web.browser import AXE, VIEWPORTS, LiveServer, Shots, axe_findings
 
 from printing.extract import pdf_attachment
 from titlecred.db.models import Certificate
@@ -409,9 +409,8 @@ def test_a_paper_conversion_with_photos_in_english(page: Any, live: LiveServer, 
 def test_holder_pages_pass_wcag_aa_checks(chromium: Any, live: LiveServer, tmp_path: Path) -> None:
     """axe-core on the holder pages not covered by test_accessibility.py (which checks /me, /login and
     /lookup), at the phone viewport; the CSP is bypassed only to inject axe."""
-    axe = Path(__file__).resolve().parents[2] / "interop" / "node_modules" / "axe-core" / "axe.min.js"
-    if not axe.exists():
-        pytest.fail(f"{axe} is missing: run scripts/setup --dev (npm ci in tests/interop)")
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run scripts/setup --dev (npm ci in tests/interop)")
     world = live.world
     cert = world.issued("holder")
     app = world.application("holder", specialty="结构工程")
@@ -422,14 +421,7 @@ def test_holder_pages_pass_wcag_aa_checks(chromium: Any, live: LiveServer, tmp_p
     problems: list[str] = []
 
     def audit(where: str) -> None:
-        page.add_script_tag(path=str(axe))
-        found = page.evaluate("""async () => {
-            const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
-            return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-                .map(v => v.id + ' ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '));
-        }""")
-        problems.extend(f"{where}: {v}" for v in found)
+        problems.extend(f"{where}: {v['id']} {', '.join(v['nodes'][:3])}" for v in axe_findings(page, where))
 
     try:
         page.goto("/login")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from registry.kit import PASSWORD
-from registry.web.browser import LiveServer, Shots
+from registry.web.browser import AXE, LiveServer, Shots, axe_findings
 
 from printing.extract import pdf_attachment
 from titlecred.db.models import Certificate
@@ -172,9 +172,8 @@ def test_reissue_and_contact_pages_pass_wcag_aa_checks(chromium: Any, live: Live
     reissue form, an open request, the applications list with requests, a contact change waiting for its
     code, and the bureau's list, decision form with an error, confirmation and decided list. At the
     phone viewport; the CSP is bypassed only to inject axe."""
-    axe = Path(__file__).resolve().parents[2] / "interop" / "node_modules" / "axe-core" / "axe.min.js"
-    if not axe.exists():
-        pytest.fail(f"{axe} is missing: run scripts/setup --dev (npm ci in tests/interop)")
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run scripts/setup --dev (npm ci in tests/interop)")
     world = live.world
     first, second = world.issued("holder"), world.issued("holder", specialty="结构工程")
     r = world.client.post(f"/api/certificates/{second['id']}/reissue-requests", json={"reason": "damaged"},
@@ -191,14 +190,7 @@ def test_reissue_and_contact_pages_pass_wcag_aa_checks(chromium: Any, live: Live
     problems: list[str] = []
 
     def audit(where: str) -> None:
-        page.add_script_tag(path=str(axe))
-        found = page.evaluate("""async () => {
-            const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
-            return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-                .map(v => v.id + ' ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '));
-        }""")
-        problems.extend(f"{where}: {v}" for v in found)
+        problems.extend(f"{where}: {v['id']} {', '.join(v['nodes'][:3])}" for v in axe_findings(page, where))
 
     try:
         sign_in(page, "holder", "/me")

@@ -11,17 +11,14 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 from registry.kit import PASSWORD
-from registry.web.browser import VIEWPORTS, LiveServer, Shots
+from registry.web.browser import AXE, VIEWPORTS, LiveServer, Shots, axe_findings
 from registry.web.test_portal_journeys import upload_rows
 
-AXE = Path(__file__).resolve().parents[2] / "interop" / "node_modules" / "axe-core" / "axe.min.js"
-BLOCKING = {"serious", "critical"}
 PAPER = {"series": "农业", "qualification": "高级农艺师", "specialty": "农学", "level": "副高级",
          "oldCertificateNumber": "NX2015-0042", "appointmentDocument": "宁人社函〔2015〕210号",
          "issueDate": "2015-12-12", "issuingBody": "宁夏回族自治区人力资源和社会保障厅"}
@@ -64,17 +61,7 @@ class Audit:
     def check(self, where: str) -> None:
         html = self.page.content()
         assert not any(s in html for s in self.secrets), f"a full ID number is on {where}"
-        self.page.add_script_tag(path=str(AXE))
-        found = self.page.evaluate("""async () => {
-            const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
-            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                           nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
-        }""")
-        for v in found:
-            if v["impact"] not in BLOCKING:
-                print(f"{where}: {v['impact']} {v['id']}: {v['help']} at {v['nodes']}")
-        blocking = [v for v in found if v["impact"] in BLOCKING]
+        blocking = axe_findings(self.page, where)
         if blocking:
             self.problems[where] = blocking
 
