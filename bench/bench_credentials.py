@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from common import pin_one_core, rate  # noqa: E402
 
 from core_support import make_bureau  # noqa: E402
 from issuer.sign import sign_document  # noqa: E402
@@ -28,22 +28,12 @@ from proofs import canon  # noqa: E402
 from verifier.verify import verify_credential  # noqa: E402
 
 
-def rate(fn: Callable[[int], Any], seconds: float) -> float:
-    fn(0)  # warm-up
-    n, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        fn(n)
-        n += 1
-    return n / (time.perf_counter() - started)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--no-vcjs", action="store_true")
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the targets are stated
+    pin_one_core()
 
     seed = os.urandom(32)
     bureau = make_bureau(SigningKey.from_seed(seed))

@@ -16,12 +16,10 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests" / "printing")]
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "tests" / "printing")]
 
 from certkit import (  # noqa: E402
     BASE_URL,
@@ -33,6 +31,7 @@ from certkit import (  # noqa: E402
     status_entries,
     status_list,
 )
+from common import pin_one_core, rate  # noqa: E402
 
 from issuer.compact import compact_from_minimal  # noqa: E402
 from printing import fonts  # noqa: E402
@@ -43,22 +42,12 @@ from verifier.compact import verify_compact  # noqa: E402
 from verifier.status import StaticStatusSource  # noqa: E402
 
 
-def rate(fn: Callable[[int], Any], seconds: float) -> float:
-    fn(0)  # warm-up
-    n, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        fn(n)
-        n += 1
-    return n / (time.perf_counter() - started)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--renders", type=int, default=200)
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the targets are stated
+    pin_one_core()
 
     started = time.perf_counter()
     fonts.font_set()

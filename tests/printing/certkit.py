@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from core_support import RECORD
 from issuer.compact import compact_from_minimal
 from issuer.credential import IssuerProfile
 from issuer.record import parse_record
@@ -33,21 +34,7 @@ def id_number(first17: str) -> str:
     return first17 + resident_id_check_char(first17)
 
 
-BASE_RECORD: dict[str, Any] = {
-    "name": "李晓明",
-    "namePinyin": "Li Xiaoming",
-    "gender": "男",
-    "idNumber": "110105198503120418",
-    "reportingUnit": "示例市住房和城乡建设局",
-    "qualification": "高级工程师",
-    "series": "工程技术",
-    "specialty": "建筑工程",
-    "level": "副高级",
-    "reviewBody": "示例市工程技术高级职称评审委员会",
-    "reviewChannel": "评审",
-    "dateQualified": "2024-10-28",
-    "certificateNumber": "B2024110100001",
-}
+BASE_RECORD: dict[str, Any] = RECORD
 
 # A review body of 60 characters (the longest real names run to about 50).
 LONG_REVIEW_BODY = ("中国石油天然气集团有限公司工程技术系列石油天然气地面建设工程专业"

@@ -129,35 +129,34 @@ def revoke(session: Session, registry: Registry, actor: Principal, cert_id: int,
 
 def suspend(session: Session, registry: Registry, actor: Principal, cert_id: int,
             detail: str | None = None) -> Certificate:
-    require_bureau(actor)
-    text = detail_text(detail)
-    with atomic(session):
-        cert = locked_cert(session, cert_id)
-        if cert.state != "active":
-            raise Conflict("not_active", f"the certificate is {cert.state}; only an active one is suspended")
-        lists = status.lock_lists(session, [cert.suspension_list_id])
-        status.set_bit(session, registry, lists[cert.suspension_list_id], cert.suspension_index, True)
-        cert.state, cert.suspended_at, cert.suspension_detail = "suspended", registry.now(), text
-        session.add(cert)
-        audit.append(session, at=registry.now(), actor=actor.actor, action="certificate.suspended",
-                     subject=f"certificate:{cert.certificate_number}", details={"certificateId": cert.id,
-                                                                                "detail": text})
-    return cert
+    return _set_suspension(session, registry, actor, cert_id, detail, suspended=True)
 
 
 def unsuspend(session: Session, registry: Registry, actor: Principal, cert_id: int,
               detail: str | None = None) -> Certificate:
+    return _set_suspension(session, registry, actor, cert_id, detail, suspended=False)
+
+
+def _set_suspension(session: Session, registry: Registry, actor: Principal, cert_id: int, detail: str | None,
+                    *, suspended: bool) -> Certificate:
+    """Suspend an active certificate, or lift a suspension: its bit in the suspension list follows."""
     require_bureau(actor)
     text = detail_text(detail)
     with atomic(session):
         cert = locked_cert(session, cert_id)
-        if cert.state != "suspended":
+        if suspended and cert.state != "active":
+            raise Conflict("not_active", f"the certificate is {cert.state}; only an active one is suspended")
+        if not suspended and cert.state != "suspended":
             raise Conflict("not_suspended", f"the certificate is {cert.state}, not suspended")
         lists = status.lock_lists(session, [cert.suspension_list_id])
-        status.set_bit(session, registry, lists[cert.suspension_list_id], cert.suspension_index, False)
-        cert.state, cert.suspended_at, cert.suspension_detail = "active", None, None
+        status.set_bit(session, registry, lists[cert.suspension_list_id], cert.suspension_index, suspended)
+        if suspended:
+            cert.state, cert.suspended_at, cert.suspension_detail = "suspended", registry.now(), text
+        else:
+            cert.state, cert.suspended_at, cert.suspension_detail = "active", None, None
         session.add(cert)
-        audit.append(session, at=registry.now(), actor=actor.actor, action="certificate.unsuspended",
+        audit.append(session, at=registry.now(), actor=actor.actor,
+                     action="certificate.suspended" if suspended else "certificate.unsuspended",
                      subject=f"certificate:{cert.certificate_number}", details={"certificateId": cert.id,
                                                                                 "detail": text})
     return cert

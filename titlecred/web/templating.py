@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
@@ -28,10 +29,9 @@ templates.env.lstrip_blocks = True
 
 def _other_lang_url(request: Request, lang: str) -> str:
     other = "en" if lang == "zh" else "zh"
-    params = dict(request.query_params)
-    params["lang"] = other
-    query = "&".join(f"{k}={v}" for k, v in params.items() if k == "lang" or k in ("next", "tab"))
-    return f"{request.url.path}?{query}"
+    kept = {k: v for k, v in request.query_params.items() if k in ("next", "tab")}
+    # Encoded: a `next` of "/me?a=1&b=2" must come back as one value, not two parameters.
+    return f"{request.url.path}?{urlencode({**kept, 'lang': other})}"
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from registry.kit import PASSWORD
@@ -52,3 +54,13 @@ def test_scripts_are_compressed_but_pages_with_personal_data_are_not(live: LiveS
     assert "content-encoding" not in page.headers
     api = client.get("/.well-known/did.json", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in api.headers
+
+
+def test_language_switch_keeps_the_next_page_whole(live: LiveServer) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    page = live.world.client.get("/login", params={"next": "/work/certificates?state=active&q=张"})
+    link = re.search(r'href="(/login\?[^"]+)" lang="en"', page.text)
+    assert link is not None
+    query = parse_qs(urlsplit(html.unescape(link.group(1))).query)
+    assert query == {"next": ["/work/certificates?state=active&q=张"], "lang": ["en"]}
