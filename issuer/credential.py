@@ -128,3 +128,15 @@ def build_minimal_credential(
         doc["credentialStatus"] = full["credentialStatus"]
     doc["credentialSubject"] = _subject(record, masked=True)
     return _check(doc, MINIMAL_SCHEMA_ID)
+
+
+def bound_copy(full: dict[str, Any], holder_did: str, *, valid_from: str, credential_id: str | None = None
+               ) -> dict[str, Any]:
+    """The unsigned copy of the (signed) full credential `full` bound to `holder_did`: a new id and
+    validFrom, `credentialSubject.id` = the holder's DID, everything else (facts, status) as it is."""
+    doc = {k: v for k, v in full.items() if k != "proof"}
+    doc["id"] = credential_id or new_credential_id()
+    doc["validFrom"] = valid_from
+    subject = {k: v for k, v in full["credentialSubject"].items() if k != "id"}
+    doc["credentialSubject"] = {"id": holder_did, **subject}
+    return _check(doc, FULL_SCHEMA_ID)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from issuer.credential import IssuerProfile, build_full_credential, build_minimal_credential
+from issuer.credential import IssuerProfile, bound_copy, build_full_credential, build_minimal_credential
 from issuer.record import TitleRecord
 from proofs.canon import DocumentLoaderFn
 from proofs.dataintegrity import ProofOptions, Signer, add_proof, format_datetime
@@ -58,3 +58,13 @@ def issue_pair(
     full = build_full_credential(record, issuer, valid_from=stamp, credential_id=full_id, status=status)
     minimal = build_minimal_credential(record, full, credential_id=minimal_id)
     return IssuedPair(sign_document(full, key, created=stamp), sign_document(minimal, key, created=stamp))
+
+
+def issue_bound(full: dict[str, Any], key: IssuerKey, *, holder_did: str, now: datetime,
+                credential_id: str | None = None) -> dict[str, Any]:
+    """A copy of a certificate's full credential bound to a wallet's key (`credentialSubject.id` = the
+    holder's DID), newly signed: the same facts and the same status entries, so revoking the certificate
+    revokes this copy too."""
+    stamp = format_datetime(now)
+    return sign_document(bound_copy(full, holder_did, valid_from=stamp, credential_id=credential_id), key,
+                         created=stamp)
