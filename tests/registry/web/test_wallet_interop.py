@@ -1,0 +1,83 @@
+"""Independent wallets against a served TitleCred, over HTTP only: the OpenID4VCI 1.0 client of the Credo
+wallet framework (@openid4vc/openid4vci) resolves our offer, reads the metadata, gets the token (with the
+transaction code the holder received) and a nonce, proves possession of its key and receives the
+certificate in both formats; then Digital Bazaar's vc.js verifies the W3C credential and
+@sd-jwt/sd-jwt-vc the SD-JWT VC (its status fetched from our Token Status List)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from registry.kit import World
+from registry.test_wallet_issuance import PHONE, give_phone
+from registry.web.browser import LiveServer
+
+from interop import vcjs
+from interop.oid4vc import missing_reason, wallet
+from schemas.loader import bundled_contexts
+
+pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
+
+
+def offer_for(live: LiveServer, cert: dict[str, Any] | None = None, **body: Any) -> tuple[dict[str, Any], str]:
+    w: World = live.world
+    cert = cert or w.issued()
+    r = w.client.post(f"/api/certificates/{cert['id']}/wallet-offers", json=body or None, headers=w["holder"].h)
+    assert r.status_code == 201, r.text
+    sent = w.registry.sender.last_to(PHONE)  # type: ignore[attr-defined]
+    assert sent is not None
+    return r.json(), sent.message.split(": ", 1)[1][:6]
+
+
+def test_credo_client_obtains_a_bound_ldp_vc_that_vcjs_verifies(live: LiveServer) -> None:
+    give_phone(live.world)
+    made, tx = offer_for(live)
+    assert made["offerUri"].startswith(live.url)
+    out = wallet({"op": "issue", "offer": made["link"], "txCode": tx, "configurationId": "title_ldp_vc",
+                  "keyType": "Ed25519", "bindBy": "did"})
+    assert out.get("credential"), out
+    vc = out["credential"]
+    assert out["originalDraftVersion"] == "V1"
+    assert vc["credentialSubject"]["id"] == out["holder"]["did"]
+    documents: dict[str, Any] = {**bundled_contexts(), live.registry.profile.did: live.registry.did_document()}
+    for entry in vc["credentialStatus"]:
+        url = entry["statusListCredential"]
+        documents[url] = httpx.get(url).json()
+    answer = vcjs.vcjs_verify(vc, documents)
+    assert answer["verified"] is True, answer
+
+
+def test_credo_client_obtains_an_sd_jwt_vc_that_sd_jwt_vc_verifies_and_sees_revoked(live: LiveServer) -> None:
+    w = live.world
+    give_phone(w)
+    cert = w.issued()
+    made, tx = offer_for(live, cert, configurations=["title_dc_sd_jwt"])
+    out = wallet({"op": "issue", "offer": made["link"], "txCode": tx, "configurationId": "title_dc_sd_jwt",
+                  "keyType": "P-256", "bindBy": "jwk"})
+    sd = out.get("credential")
+    assert isinstance(sd, str), out
+    jwks = httpx.get(f"{live.url}/.well-known/jwks.json").json()
+    checked = wallet({"op": "verify-sdjwt", "sdJwt": sd, "jwks": jwks})
+    assert checked["verified"] is True, checked
+    claims = checked["claims"]
+    assert claims["name"] == "张三" and claims["level"] == "副高级" and claims["cnf"]["jwk"]["x"] == \
+        out["holder"]["publicJwk"]["x"]
+    r = w.client.post(f"/api/certificates/{cert['id']}/revoke", json={"reason": "forgery"}, headers=w["bureau"].h)
+    assert r.status_code == 200
+    again = wallet({"op": "verify-sdjwt", "sdJwt": sd, "jwks": jwks})
+    assert again["verified"] is False and "status" in again["error"].lower(), again
+
+
+def test_credo_client_is_refused_a_used_offer_and_a_wrong_tx_code(live: LiveServer) -> None:
+    give_phone(live.world)
+    made, tx = offer_for(live)
+    first = wallet({"op": "issue", "offer": made["link"], "txCode": tx, "configurationId": "title_ldp_vc"})
+    assert first.get("credential")
+    second = wallet({"op": "issue", "offer": made["link"], "txCode": tx, "configurationId": "title_ldp_vc"})
+    assert second.get("library_error") and "status '404'" in second["error"], second
+    made, tx = offer_for(live)
+    wrong = f"{(int(tx) + 1) % 1_000_000:06d}"
+    third = wallet({"op": "issue", "offer": made["link"], "txCode": wrong, "configurationId": "title_ldp_vc"})
+    assert third.get("library_error") and "invalid_grant" in third["error"], third
