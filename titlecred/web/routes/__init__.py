@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from titlecred.web.routes import holder, home, login, lookup, portal, portal_certs, portal_reissue, portal_reviews, scan
+from titlecred.web.routes import (
+                            holder,
+                            home,
+                            login,
+                            lookup,
+                            portal,
+                            portal_certs,
+                            portal_reissue,
+                            portal_reviews,
+                            scan,
+                            wallet,
+)
 
 ROUTERS: list[APIRouter] = [home.router, login.router, scan.router, lookup.router, holder.router, portal.router,
-                            portal_reviews.router, portal_certs.router, portal_reissue.router]
+                            portal_reviews.router, portal_certs.router, portal_reissue.router, wallet.router]

@@ -1,0 +1,66 @@
+"""The holder's "add to wallet" page in a real Chromium: the offer as a QR code and a same-device link,
+the transaction code sent to the holder's phone (never shown), and the link from the page taken by an
+independent wallet library to the credential."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from registry.test_wallet_issuance import PHONE, give_phone
+from registry.web.browser import VIEWPORTS, LiveServer, Shots, axe_findings
+from registry.web.test_holder_portal import sign_in_with_password
+
+from interop.oid4vc import missing_reason, wallet
+from titlecred.services.senders import MemorySender
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    # The page holds no rule; the services under it are tested on both databases.
+    return str(request.param)
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_holder_adds_a_certificate_to_a_wallet_from_the_page(chromium: Any, size: str, live: LiveServer,
+                                                            shots: Shots) -> None:
+    # bypass_csp: only so that axe-core can be injected (the page itself runs under its CSP elsewhere).
+    context = chromium.new_context(base_url=live.url, locale="zh-CN", bypass_csp=True, **VIEWPORTS[size])
+    try:
+        _add_to_wallet(context.new_page(), live, shots)
+    finally:
+        context.close()
+
+
+def _add_to_wallet(page: Any, live: LiveServer, shots: Shots) -> None:
+    w = live.world
+    give_phone(w)
+    cert = w.issued()
+    sender = w.registry.sender
+    assert isinstance(sender, MemorySender)
+    sign_in_with_password(page)
+    page.goto(f"/me/certificates/{cert['id']}")
+    page.locator("#add-to-wallet").click()
+    page.locator("#wallet-submit").click()
+    page.locator("#wallet-qr svg").wait_for()
+    shots(page, "wallet-offer")
+    link = page.locator("#wallet-link").get_attribute("href")
+    assert link.startswith("openid-credential-offer://?credential_offer_uri=")
+    sent = sender.last_to(PHONE)
+    assert sent is not None
+    tx_code = sent.message.split(": ", 1)[1][:6]
+    html = page.content()
+    assert tx_code not in html and "138****8000" in html
+    assert axe_findings(page, "wallet offer") == []
+    if missing_reason() is None:
+        out = wallet({"op": "issue", "offer": link, "txCode": tx_code, "configurationId": "title_dc_sd_jwt",
+                      "bindBy": "jwk"})
+        assert isinstance(out.get("credential"), str), out
+
+
+def test_holder_without_contact_is_told_to_add_one(page: Any, live: LiveServer) -> None:
+    cert = live.world.issued()
+    sign_in_with_password(page)
+    page.goto(f"/me/certificates/{cert['id']}/wallet")
+    page.locator("#wallet-submit").click()
+    assert "请先绑定手机号或电子邮箱" in page.content()
