@@ -75,3 +75,35 @@ class HolderKey:
 
 def form(**kw: str) -> dict[str, str]:
     return {k.replace("_", "-") if k == "pre_authorized_code" else k: v for k, v in kw.items()}
+
+
+def present_sd_jwt(sd_jwt: str, holder: HolderKey, keep: list[str], nonce: str, aud: str,
+                   iat: float | None = None) -> str:
+    """The holder's presentation: only the disclosures of `keep`, and a KB-JWT over nonce, aud and sd_hash."""
+    import hashlib
+    import json as _json
+
+    from keys.jose import b64u_decode
+
+    parts = sd_jwt.split("~")
+    kept = [d for d in parts[1:-1] if _json.loads(b64u_decode(d))[1] in keep]
+    presented = parts[0] + "~" + "".join(d + "~" for d in kept)
+    sd_hash = b64u(hashlib.sha256(presented.encode("ascii")).digest())
+    kb = holder.jwt({"alg": holder.alg, "typ": "kb+jwt"},
+                    {"iat": int(iat if iat is not None else time.time()), "aud": aud, "nonce": nonce,
+                     "sd_hash": sd_hash})
+    return presented + kb
+
+
+def present_ldp(vc: dict[str, Any], holder: HolderKey, nonce: str, domain: str) -> dict[str, Any]:
+    """A W3C VP with the holder's eddsa-rdfc-2022 authentication proof (challenge = nonce, domain)."""
+    from datetime import UTC, datetime
+
+    from proofs.dataintegrity import ProofOptions, add_proof
+    from schemas.loader import default_loader
+
+    vp = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
+          "holder": holder.did, "verifiableCredential": [vc]}
+    options = ProofOptions(verification_method=holder.kid, created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                           proof_purpose="authentication", challenge=nonce, domain=domain)
+    return add_proof(vp, options, holder.sign, default_loader())

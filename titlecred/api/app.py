@@ -28,6 +28,7 @@ from titlecred.api.routes import (
     legacy,
     lookup,
     oid4vci,
+    oid4vp,
     orgs,
     public,
     reissue_requests,
@@ -73,7 +74,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     app.add_middleware(AccessLog)
     app.add_middleware(PublicGzip)
     for module in (public, vcapi, auth, orgs, applications, uploads, conversions, issuance, certificates, legacy,
-                   slips, lookup, reissue_requests, oid4vci):
+                   slips, lookup, reissue_requests, oid4vci, oid4vp):
         app.include_router(module.router)
     install_pages(app)
     return app

@@ -66,9 +66,9 @@ def offer(offer_key: str, session: SessionDep, registry: RegistryDep) -> Respons
     return JSONResponse(obj, headers=NO_STORE)
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def _form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
     body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+    if len(body) > max_bytes:
         raise invalid_request("the request is too large")
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise invalid_request("the token request must be application/x-www-form-urlencoded")

@@ -113,6 +113,8 @@ async def verify_presentation(request: Request, session: SessionDep, registry: R
     except Invalid as e:
         return _not_verified(e.status, e.code, e.message, [])
     vp = body.get("verifiablePresentation", body.get("presentation"))
+    if isinstance(vp, str):  # an SD-JWT VC with its key-binding JWT (OpenID4VP's dc+sd-jwt presentation)
+        return await run_in_threadpool(_sd_jwt_presentation, session, registry, vp, body.get("options"))
     if not isinstance(vp, dict):
         return _not_verified(400, "malformed_request", "verifiablePresentation must be a JSON object", [])
     result = await run_in_threadpool(verification.verify_vp, session, registry, vp, body.get("options"))
@@ -122,3 +124,23 @@ async def verify_presentation(request: Request, session: SessionDep, registry: R
         return JSONResponse({"verified": True, "results": results, "problemDetails": []})
     return _not_verified(422, "not_verified", "the presentation did not verify", result.problems, results)
 
+
+
+def _sd_jwt_presentation(session: Any, registry: Any, text: str, options: Any) -> JSONResponse:
+    from titlecred.services import presentations
+
+    opts = options if isinstance(options, dict) else {}
+    challenge, domain = opts.get("challenge"), opts.get("domain")
+    outcome = presentations.verify_sd_jwt_presentation(
+        session, registry, text, nonce=challenge if isinstance(challenge, str) else None,
+        audience=domain if isinstance(domain, str) else None)
+    results = {"presentation": outcome}
+    if outcome["verified"]:
+        return JSONResponse({"verified": True, "results": results, "problemDetails": []})
+    details = [{"type": PROBLEM_BASE + str(c.get("code") or c["name"]), "code": str(c.get("code") or c["name"]),
+                "title": f"{c['name']} check {c['outcome']}", "detail": c["reason"]}
+               for c in outcome["checks"] if not c["ok"]]
+    details += [{"type": PROBLEM_BASE + e["code"], "code": e["code"], "title": "unreadable", "detail": e["message"]}
+                for e in outcome["errors"]]
+    return _not_verified(422 if outcome["checks"] else 400, "not_verified", "the presentation did not verify",
+                         details, results)
