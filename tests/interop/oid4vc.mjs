@@ -30,7 +30,13 @@ import {readFileSync} from 'node:fs';
 
 import {Openid4vciClient} from '@openid4vc/openid4vci';
 import {clientAuthenticationAnonymous, setGlobalConfig} from '@openid4vc/oauth2';
+import {Openid4vpClient} from '@openid4vc/openid4vp';
 import {SDJwtVcInstance} from '@sd-jwt/sd-jwt-vc';
+import * as vc from '@digitalbazaar/vc';
+import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
+import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
+import * as DidKey from '@digitalbazaar/did-method-key';
 
 setGlobalConfig({allowInsecureUrls: true});
 
@@ -190,9 +196,71 @@ async function verifySdJwt(req) {
   }
 }
 
+// ------------------------------------------------------------------ OpenID4VP
+
+function frameFor(claims) {
+  // A presentation frame for @sd-jwt: {claim: true} for every requested top-level claim.
+  const frame = {};
+  for (const c of claims) frame[c.path[0]] = true;
+  return frame;
+}
+
+function loaderFor(documents) {
+  const didKey = DidKey.driver();
+  didKey.use({multibaseMultikeyHeader: 'z6Mk', fromMultibase: Ed25519Multikey.from});
+  return async url => {
+    if (documents[url]) return {contextUrl: null, documentUrl: url, document: documents[url]};
+    if (url.startsWith('did:key:')) {
+      return {contextUrl: null, documentUrl: url, document: await didKey.get({url})};
+    }
+    throw new Error(`document not available offline: ${url}`);
+  };
+}
+
+async function present(req) {
+  const holder = holderFrom(req.holder);
+  const client = new Openid4vpClient({callbacks: {
+    fetch, hash, signJwt: signJwtWith(holder),
+    verifyJwt: async () => ({verified: false}),
+  }});
+  const parsed = client.parseOpenid4vpAuthorizationRequest({authorizationRequest: req.request});
+  const resolved = await client.resolveOpenId4vpAuthorizationRequest({
+    authorizationRequestPayload: parsed.params});
+  const request = resolved.authorizationRequestPayload;
+  const query = resolved.dcql.query.credentials[0];
+  const nonce = req.nonceOverride || request.nonce;
+  let presentation;
+  if (query.format === 'dc+sd-jwt') {
+    const signer = req.signWith ? holderFrom(req.signWith) : holder;
+    const sd = sdjwtInstance({keys: []}, signer);
+    const frame = req.disclose ? Object.fromEntries(req.disclose.map(n => [n, true])) :
+      frameFor(query.claims);
+    presentation = await sd.present(req.credential, frame, {kb: {payload: {
+      iat: Math.floor(Date.now() / 1000), aud: request.client_id, nonce}}});
+  } else {
+    const signer = req.signWith ? holderFrom(req.signWith) : holder;
+    const keyPair = await Ed25519Multikey.fromJwk({jwk: signer.privateJwk, secretKey: true,
+      id: signer.didUrl, controller: signer.did});
+    const suite = new DataIntegrityProof({signer: keyPair.signer(), cryptosuite: eddsaRdfc2022});
+    const unsigned = vc.createPresentation({verifiableCredential: [req.credential], holder: signer.did,
+      version: 2.0});
+    presentation = await vc.signPresentation({presentation: unsigned, suite, challenge: nonce,
+      domain: request.client_id, documentLoader: loaderFor(req.documents || {})});
+  }
+  const {authorizationResponsePayload} = await client.createOpenid4vpAuthorizationResponse({
+    authorizationRequestPayload: request,
+    authorizationResponsePayload: {vp_token: {[query.id]: [presentation]}},
+  });
+  const submitted = await client.submitOpenid4vpAuthorizationResponse({
+    authorizationRequestPayload: request, authorizationResponsePayload});
+  return {status: submitted.response.status, body: await submitted.response.text(),
+    responseMode: submitted.responseMode, version: resolved.version, client: resolved.client,
+    presentation, queryId: query.id};
+}
+
 // ------------------------------------------------------------------ main
 
-const OPS = {'issue': issue, 'verify-sdjwt': verifySdJwt};
+const OPS = {'issue': issue, 'verify-sdjwt': verifySdJwt, 'present': present};
 
 async function main() {
   let req;

@@ -81,3 +81,70 @@ def test_credo_client_is_refused_a_used_offer_and_a_wrong_tx_code(live: LiveServ
     wrong = f"{(int(tx) + 1) % 1_000_000:06d}"
     third = wallet({"op": "issue", "offer": made["link"], "txCode": wrong, "configurationId": "title_ldp_vc"})
     assert third.get("library_error") and "invalid_grant" in third["error"], third
+
+
+def _wallet_with(live: LiveServer, config: str, key_type: str = "Ed25519", bind_by: str = "did") -> dict[str, Any]:
+    give_phone(live.world)
+    made, tx = offer_for(live, configurations=[config])
+    out = wallet({"op": "issue", "offer": made["link"], "txCode": tx, "configurationId": config,
+                  "keyType": key_type, "bindBy": bind_by})
+    assert out.get("credential"), out
+    return out
+
+
+def _ask(live: LiveServer, fields: list[str], fmt: str) -> dict[str, Any]:
+    w = live.world
+    r = w.client.post("/api/presentation-requests", json={"fields": fields, "format": fmt},
+                      headers=w["employer"].h)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def _result(live: LiveServer, req: dict[str, Any]) -> dict[str, Any]:
+    w = live.world
+    r = w.client.get(f"/api/presentation-requests/{req['id']}", headers=w["employer"].h)
+    assert r.json()["state"] == "answered", r.text
+    return dict(r.json()["result"])
+
+
+def test_openid4vp_wallet_presents_an_sd_jwt_vc_and_our_verifier_accepts_it(live: LiveServer) -> None:
+    held = _wallet_with(live, "title_dc_sd_jwt", "P-256", "jwk")
+    req = _ask(live, ["name", "qualification", "level"], "dc+sd-jwt")
+    sent = wallet({"op": "present", "request": req["link"], "credential": held["credential"],
+                   "holder": held["holder"]})
+    assert sent.get("status") == 200, sent
+    assert sent["version"] == 100  # the library read it as OpenID4VP 1.0 final
+    res = _result(live, req)
+    assert res["verified"] is True, res
+    assert res["claims"] == {"name": "张三", "qualification": "高级工程师", "level": "副高级"}
+    assert "idNumber" not in sent["presentation"] and "~" in sent["presentation"]
+
+
+def test_openid4vp_wallet_replay_other_key_and_undisclosed_fields_are_refused(live: LiveServer) -> None:
+    held = _wallet_with(live, "title_dc_sd_jwt", "P-256", "jwk")
+    other = _wallet_with(live, "title_dc_sd_jwt", "P-256", "jwk")
+    fields = ["name", "qualification", "level"]
+    cases = [({"nonceOverride": "a-nonce-of-another-request"}, {"key_binding": "nonce_mismatch"}),
+             ({"signWith": other["holder"]}, {"key_binding": "wrong_holder_key"}),
+             ({"disclose": ["name"]}, {"disclosure": "not_disclosed"})]
+    for extra, expected in cases:
+        req = _ask(live, fields, "dc+sd-jwt")
+        sent = wallet({"op": "present", "request": req["link"], "credential": held["credential"],
+                       "holder": held["holder"], **extra})
+        assert sent.get("status") == 200, sent
+        res = _result(live, req)
+        assert res["verified"] is False
+        assert {c["name"]: c.get("code") for c in res["checks"] if not c["ok"]} == expected, (extra, res)
+
+
+def test_openid4vp_wallet_presents_a_w3c_vp_signed_by_vcjs(live: LiveServer) -> None:
+    held = _wallet_with(live, "title_ldp_vc")
+    req = _ask(live, ["name", "level"], "ldp_vc")
+    sent = wallet({"op": "present", "request": req["link"], "credential": held["credential"],
+                   "holder": held["holder"], "documents": bundled_contexts()})
+    assert sent.get("status") == 200, sent
+    vp = sent["presentation"]
+    assert vp["proof"]["challenge"] == req["request"]["nonce"] and vp["proof"]["domain"] == req["request"]["client_id"]
+    res = _result(live, req)
+    assert res["verified"] is True, res
+    assert res["claims"] == {"name": "张三", "level": "副高级"}
