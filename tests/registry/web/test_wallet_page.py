@@ -64,3 +64,49 @@ def test_holder_without_contact_is_told_to_add_one(page: Any, live: LiveServer) 
     page.goto(f"/me/certificates/{cert['id']}/wallet")
     page.locator("#wallet-submit").click()
     assert "请先绑定手机号或电子邮箱" in page.content()
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_registration_body_asks_on_the_page_and_sees_the_wallets_answer(chromium: Any, size: str,
+                                                                       live: LiveServer, shots: Shots) -> None:
+    import re
+
+    from registry.kit import PASSWORD
+
+    w = live.world
+    give_phone(w)
+    cert = w.issued()
+    r = w.client.post(f"/api/certificates/{cert['id']}/wallet-offers", json={"configurations": ["title_dc_sd_jwt"]},
+                      headers=w["holder"].h)
+    sent = w.registry.sender.last_to(PHONE)  # type: ignore[attr-defined]
+    context = chromium.new_context(base_url=live.url, locale="zh-CN", bypass_csp=True, **VIEWPORTS[size])
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.locator("#username").fill("employer")
+        page.locator("#password").fill(PASSWORD)
+        page.get_by_role("button", name="登录", exact=True).click()
+        page.wait_for_url(re.compile(r".*/work.*"))
+        page.goto("/work/presentations")
+        page.locator("#vp-purpose").fill("执业注册")
+        page.locator("#vp-submit").click()
+        page.locator("#vp-qr svg").wait_for()
+        assert page.locator("#vp-state").get_attribute("data-state") == "pending"
+        assert axe_findings(page, "presentation request") == []
+        shots(page, "presentation-request")
+        link = page.locator("#vp-link").get_attribute("href")
+        assert link.startswith("openid4vp://?")
+        if missing_reason() is not None:
+            return
+        held = wallet({"op": "issue", "offer": r.json()["link"], "txCode": sent.message.split(": ", 1)[1][:6],
+                       "configurationId": "title_dc_sd_jwt", "bindBy": "jwk"})
+        out = wallet({"op": "present", "request": link, "credential": held["credential"], "holder": held["holder"]})
+        assert out.get("status") == 200, out
+        page.locator("#vp-refresh").click()
+        page.locator("#vp-verdict").wait_for()
+        assert page.locator("#vp-verdict").get_attribute("data-verdict") == "valid"
+        assert "高级工程师" in page.locator("#vp-claims").inner_text()
+        assert axe_findings(page, "presentation result") == []
+        shots(page, "presentation-result")
+    finally:
+        context.close()

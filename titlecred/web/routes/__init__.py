@@ -5,17 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from titlecred.web.routes import (
-                            holder,
-                            home,
-                            login,
-                            lookup,
-                            portal,
-                            portal_certs,
-                            portal_reissue,
-                            portal_reviews,
-                            scan,
-                            wallet,
+    holder,
+    home,
+    login,
+    lookup,
+    portal,
+    portal_certs,
+    portal_reissue,
+    portal_reviews,
+    presentations_page,
+    scan,
+    wallet,
 )
 
 ROUTERS: list[APIRouter] = [home.router, login.router, scan.router, lookup.router, holder.router, portal.router,
-                            portal_reviews.router, portal_certs.router, portal_reissue.router, wallet.router]
+                            portal_reviews.router, portal_certs.router, portal_reissue.router, wallet.router,
+                            presentations_page.router]
