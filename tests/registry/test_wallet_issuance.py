@@ -281,3 +281,28 @@ def test_credential_request_errors(ready: World, access: tuple[Offer, str]) -> N
                       headers=ready["bureau"].h)
     r = ask(ready, at, "title_ldp_vc", holder.proof(nonce(ready), ISSUER))
     assert r.json()["error"] == "credential_request_denied"
+
+
+def test_di_vp_key_proof_binds_the_ldp_vc_and_its_attacks_are_refused(ready: World,
+                                                                      access: tuple[Offer, str]) -> None:
+    from registry.walletkit import di_vp_proof
+
+    _, at = access
+    holder, other = HolderKey(), HolderKey()
+    fresh = nonce(ready)
+    bad = {
+        "domain of another issuer": di_vp_proof(holder, fresh, "https://evil.example"),
+        "holder is someone else": di_vp_proof(holder, fresh, ISSUER, holder_did=other.did),
+        "proof tampered": {**di_vp_proof(holder, fresh, ISSUER), "holder": other.did},
+        "not a presentation": {"hello": "world"},
+    }
+    for name, proof in bad.items():
+        r = ask(ready, at, "title_ldp_vc", proof, kind="di_vp")
+        assert r.status_code == 400 and r.json()["error"] == "invalid_proof", (name, r.text)
+    r = ask(ready, at, "title_ldp_vc", di_vp_proof(holder, fresh, ISSUER), kind="di_vp")
+    assert r.status_code == 200, r.text
+    assert r.json()["credentials"][0]["credential"]["credentialSubject"]["id"] == holder.did
+    r = ask(ready, at, "title_ldp_vc", di_vp_proof(holder, fresh, ISSUER), kind="di_vp")
+    assert r.json()["error"] == "invalid_nonce"
+    r = ask(ready, at, "title_dc_sd_jwt", di_vp_proof(holder, nonce(ready), ISSUER), kind="di_vp")
+    assert r.json()["error"] == "invalid_proof"

@@ -107,3 +107,17 @@ def present_ldp(vc: dict[str, Any], holder: HolderKey, nonce: str, domain: str) 
     options = ProofOptions(verification_method=holder.kid, created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                            proof_purpose="authentication", challenge=nonce, domain=domain)
     return add_proof(vp, options, holder.sign, default_loader())
+
+
+def di_vp_proof(holder: HolderKey, nonce: str, domain: str, holder_did: str | None = None) -> dict[str, Any]:
+    """An OpenID4VCI `di_vp` key proof: an empty VP with the holder's authentication proof."""
+    from datetime import UTC, datetime
+
+    from proofs.dataintegrity import ProofOptions, add_proof
+    from schemas.loader import default_loader
+
+    vp = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
+          "holder": holder_did or holder.did}
+    options = ProofOptions(verification_method=holder.kid, created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                           proof_purpose="authentication", challenge=nonce, domain=domain)
+    return add_proof(vp, options, holder.sign, default_loader())

@@ -19,9 +19,9 @@ from pydantic import BaseModel, Field
 from titlecred.api import models as m
 from titlecred.api.deps import Id, PrincipalDep, RegistryDep, SessionDep
 from titlecred.oid4vci import metadata
+from titlecred.oid4vci.di_vp import check_di_vp
 from titlecred.oid4vci.errors import OAuthError, invalid_request
 from titlecred.services import token_status, wallet_issuance
-from titlecred.services.context import Registry
 
 router = APIRouter(responses=m.PROBLEMS)
 NO_STORE = {"Cache-Control": "no-store"}
@@ -109,10 +109,6 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def di_vp_checker(registry: Registry) -> Any:
-    return None
-
-
 @router.post("/oid4vci/credential", tags=["wallets"], summary="Credential endpoint: a credential bound to the "
              "proved key (ldp_vc or dc+sd-jwt)", response_model=dict[str, Any])
 async def credential(request: Request, session: SessionDep, registry: RegistryDep) -> Response:
@@ -124,7 +120,7 @@ async def credential(request: Request, session: SessionDep, registry: RegistryDe
         body: Any = json.loads(raw) if raw else None
     except ValueError:
         body = None
-    return oauth(lambda: wallet_issuance.issue(session, registry, token_value, body, di_vp_checker(registry)))
+    return oauth(lambda: wallet_issuance.issue(session, registry, token_value, body, check_di_vp))
 
 
 @router.get("/status/{list_id}/token", tags=["status"], summary="A revocation list as an IETF Token Status List "
