@@ -33,6 +33,7 @@ from titlecred.api.routes import (
     slips,
     uploads,
     vcapi,
+    verification_public,
 )
 from titlecred.db.engine import make_engine, session_factory
 from titlecred.issuer_profile import load_profile, open_keystore
@@ -72,7 +73,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     app.add_middleware(AccessLog)
     app.add_middleware(PublicGzip)
     for module in (public, vcapi, auth, orgs, applications, uploads, conversions, issuance, certificates, legacy,
-                   slips, lookup, reissue_requests):
+                   slips, lookup, reissue_requests, verification_public):
         app.include_router(module.router)
     install_pages(app)
     return app
