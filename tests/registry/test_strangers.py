@@ -267,3 +267,34 @@ def test_trust_store_pins_refreshes_with_confirmation_and_imports_bundles(
     code, out = verify_json(str(credential))
     assert code == 1 and out["verdict"] == "unknown_issuer"
 
+
+
+def test_cli_batch_verifies_a_folder_with_a_progress_bar_and_writes_csv_and_json_reports(
+        world: World, https: Served, stranger: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    good, bad = world.issued(), world.issued()
+    folder = tmp_path / "applicants"
+    folder.mkdir()
+    holder_pdf(world, good, folder)
+    (folder / "revoked.json").write_text(json.dumps(bad["minimalCredential"], ensure_ascii=False), encoding="utf-8")
+    revoke(world, bad)
+    forged = json.loads(json.dumps(good["minimalCredential"]))
+    forged["credentialSubject"]["name"] = "王五"
+    (folder / "forged.json").write_text(json.dumps(forged, ensure_ascii=False), encoding="utf-8")
+    (folder / "scan.pdf").write_bytes(b"%PDF-1.4 this is not really a PDF")
+    with zipfile.ZipFile(folder / "more.zip", "w") as z:
+        z.writestr("again.json", json.dumps(good["fullCredential"], ensure_ascii=False))
+    report = tmp_path / "report.csv"
+    r = run("verify", str(folder), "--batch", "--online", "--ca-bundle", str(https.ca), "--report", str(report))
+    assert r.exit_code == 1, r.output
+    assert "verifying" in r.stderr  # the progress bar
+    rows = {line.split(",")[1]: line.split(",")[2] for line in report.read_text(encoding="utf-8").splitlines()[1:]}
+    assert rows == {f"{good['certificateNumber']}.pdf": "valid", "forged.json": "tampered",
+                    "more.zip/again.json": "valid", "revoked.json": "revoked", "scan.pdf": "unreadable"}
+    assert "2 of 5 verified" in r.stdout
+    as_json = tmp_path / "report.json"
+    r = run("verify", str(folder), "--batch", "--online", "--ca-bundle", str(https.ca), "--report", str(as_json))
+    data = json.loads(as_json.read_text(encoding="utf-8"))
+    assert data["summary"]["total"] == 5 and data["summary"]["valid"] == 2
+    assert any(t["what"] == "DID document" for t in data["trust"])
