@@ -20,6 +20,7 @@ from titlecred.api.accesslog import AccessLog
 from titlecred.api.compress import PublicGzip
 from titlecred.api.limits import BodyLimit
 from titlecred.api.routes import (
+    apidocs,
     applications,
     auth,
     certificates,
@@ -43,6 +44,7 @@ from titlecred.services.context import KeyProvider, Registry
 from titlecred.services.senders import make_sender
 from titlecred.settings import Settings
 from titlecred.web.install import install as install_pages
+from titlecred.web.routes import portal_verify
 
 DESCRIPTION = """The registry of electronic professional title certificates (电子职称证书): organizations and
 accounts, applications through the four channels and their review chains, issuance as W3C Verifiable
@@ -64,7 +66,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
                engine: Engine | None = None) -> FastAPI:
     registry = registry or build_registry(settings, config)
     engine = engine or make_engine(settings.database_url)
-    app = FastAPI(title="TitleCred registry", version="0.1.0", description=DESCRIPTION)
+    app = FastAPI(title="TitleCred registry", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.registry = registry
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
@@ -73,7 +75,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     app.add_middleware(AccessLog)
     app.add_middleware(PublicGzip)
     for module in (public, vcapi, auth, orgs, applications, uploads, conversions, issuance, certificates, legacy,
-                   slips, lookup, reissue_requests, verification_public):
+                   slips, lookup, reissue_requests, verification_public, apidocs, portal_verify):
         app.include_router(module.router)
     install_pages(app)
     return app
