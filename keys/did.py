@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -251,8 +251,11 @@ class DidResolver:
         *,
         timeout: float = HTTP_TIMEOUT_SECONDS,
         max_bytes: int = MAX_DOCUMENT_BYTES,
+        fetch: Callable[[str], Mapping[str, Any]] | None = None,
     ) -> None:
         self.online = online
+        # Another way to get a did:web document online (the CLI's cached, CA-configurable fetcher).
+        self._fetch_document = fetch
         self._timeout = timeout
         self._max_bytes = max_bytes
         self._methods: dict[str, _Known] = {}
@@ -274,6 +277,11 @@ class DidResolver:
     def trusted_dids(self) -> frozenset[str]:
         """The DIDs whose DID document or JWKS the resolver was given."""
         return frozenset(self._trusted)
+
+    @property
+    def fetched_dids(self) -> frozenset[str]:
+        """The did:web DIDs whose documents were fetched online (over HTTPS) during resolution."""
+        return frozenset(self._fetched)
 
     def has_document_for(self, did: str) -> bool:
         """True when a DID document or JWKS of `did` was given (a fetched one does not count)."""
@@ -317,7 +325,10 @@ class DidResolver:
         if not self.online:
             raise UnresolvableDid(f"{did} is not among the trusted DID documents or JWKS, and online "
                                   "resolution is off")
-        doc = _fetch_did_web(did, self._timeout, self._max_bytes)
+        if self._fetch_document is not None:
+            doc = self._fetch_document(did)
+        else:
+            doc = _fetch_did_web(did, self._timeout, self._max_bytes)
         # Parsed apart first, so that an invalid document leaves nothing half-merged behind.
         fetched = DidResolver()
         try:

@@ -238,34 +238,49 @@ def sign_cmd(
 @app.command("verify")
 def verify_cmd(
     file: Path,
-    trust: Annotated[list[Path] | None,
-                     typer.Option("--trust", help="Issuer DID document or JWKS (repeatable)")] = None,
+    trust_file: Annotated[list[Path] | None,
+                          typer.Option("--trust", help="Issuer DID document or JWKS (repeatable)")] = None,
     status_list: Annotated[list[Path] | None,
                            typer.Option("--status-list", help="Status list credential (repeatable)")] = None,
     trust_issuer: Annotated[list[str] | None,
                             typer.Option("--trust-issuer", help="Also trust this issuer DID (e.g. a did:key)")] = None,
     no_local_trust: Annotated[bool, typer.Option("--no-local-trust",
                                                  help="Do not trust this home's own issuer")] = False,
-    online: Annotated[bool, typer.Option("--online", help="Resolve did:web over HTTPS")] = False,
+    online: Annotated[bool, typer.Option("--online", help="Fetch the issuer's did:web DID document and the "
+                                         "status lists over HTTPS (cached per user)")] = False,
+    bundle: Annotated[Path | None, typer.Option("--bundle", help="The issuer's signed verification bundle: "
+                                                "verify offline, status as of its date")] = None,
+    batch: Annotated[bool, typer.Option("--batch", help="FILE is a folder (PDFs, photos, credentials, ZIPs): "
+                                        "verify each, with a progress bar")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="With --batch: write the report (.csv or "
+                                                ".json)")] = None,
+    ca_bundle: Annotated[Path | None, typer.Option("--ca-bundle", help="PEM file of CAs for HTTPS (default: "
+                                                  "TITLECRED_CA_BUNDLE, else the system's)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the structured result")] = False,
 ) -> None:
     """Verify a credential. Exit 0 if verified, 1 if not, 2 if the input is unusable."""
-    from titlecred.trust import build_policy, local_trust_documents
+    from titlecred.cli_trust import print_provenance, run_batch, verify_trust
+
+    def trust() -> Any:
+        return verify_trust(load_settings(), trust_files=list(trust_file or []), status_files=list(status_list or []),
+                            trusted_issuers=list(trust_issuer or []), no_local_trust=no_local_trust, online=online,
+                            bundle=bundle, ca_bundle=ca_bundle)
+
+    if batch:
+        raise typer.Exit(guarded(lambda: run_batch(file, trust(), report=report, as_json=as_json), as_json))
+    verifier = guarded(trust, as_json)
 
     def run() -> Any:
         from titlecred.printed import verify_input
 
-        settings = load_settings()
-        extra = [] if no_local_trust else local_trust_documents(settings)
-        policy = build_policy(list(trust or []), list(status_list or []), trusted_issuers=list(trust_issuer or []),
-                              extra_documents=extra, online=online)
-        return verify_input(file, policy)
+        return verify_input(file, verifier.policy)
 
     result = guarded(run, as_json)
     if as_json:
-        out_json(result.to_json())
+        out_json({**result.to_json(), "trust": [p.to_json() for p in verifier.provenance()]})
     else:
         _print_result(result)
+        print_provenance(verifier)
     if result.errors:
         raise typer.Exit(2)
     raise typer.Exit(0 if result.verified else 1)
@@ -281,9 +296,9 @@ def _print_result(result: Any) -> None:
 
 
 # Commands of the registry (serve, demo, audit...) and of printing (render) register themselves on `app`.
-from titlecred import cli_printing, cli_registry  # noqa: E402
+from titlecred import cli_printing, cli_registry, cli_trust  # noqa: E402
 
-_ = (cli_printing, cli_registry)
+_ = (cli_printing, cli_registry, cli_trust)
 
 
 def main() -> None:

@@ -38,9 +38,15 @@ class Policy:
     trusted_issuers: frozenset[str] = frozenset()
     # Trust any issuer whose key resolves (did:key included): for the VC API's interop endpoint only.
     unsafe_any_issuer: bool = False
+    # Trust a did:web issuer whose DID document was fetched over HTTPS (did:web's own trust model: the
+    # domain's TLS certificate vouches for the keys). `titlecred verify --online` only.
+    trust_fetched_did_web: bool = False
     status: StatusSource = field(default_factory=StaticStatusSource)
     unsafe_skip_status: bool = False
     status_max_age: timedelta | None = None
+    # The status lists are a dated snapshot (a verification bundle): they are verified as of this time,
+    # and the verdict states the status as of it.
+    status_snapshot_at: datetime | None = None
     evidence: EvidenceLookup | None = None
     purpose: ProofPurpose = ASSERTION
     loader: DocumentLoader = field(default_factory=default_loader)
@@ -52,4 +58,6 @@ class Policy:
         return self.allowed_contexts if self.allowed_contexts is not None else self.loader.urls
 
     def trusts_issuer(self, issuer: str) -> bool:
-        return self.unsafe_any_issuer or issuer in self.trusted_issuers or self.resolver.has_document_for(issuer)
+        if self.unsafe_any_issuer or issuer in self.trusted_issuers or self.resolver.has_document_for(issuer):
+            return True
+        return self.trust_fetched_did_web and issuer.startswith("did:web:") and issuer in self.resolver.fetched_dids

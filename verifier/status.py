@@ -24,6 +24,9 @@ class FetchedList:
     credential: dict[str, Any] | None
     fetched_at: datetime
     error: str | None = None
+    # A snapshot (a signed verification bundle): the status is stated as of `fetched_at`, the bundle's
+    # date, and the list's validUntil is judged then, not now.
+    snapshot: bool = False
 
 
 class StatusSource(Protocol):
@@ -33,9 +36,11 @@ class StatusSource(Protocol):
 class StaticStatusSource:
     """Status lists given up front (files on the command line, a verifier's cache)."""
 
-    def __init__(self, lists: dict[str, dict[str, Any]] | None = None, as_of: datetime | None = None):
+    def __init__(self, lists: dict[str, dict[str, Any]] | None = None, as_of: datetime | None = None,
+                 snapshot: bool = False):
         self._lists = dict(lists or {})
         self._as_of = as_of or datetime.now(UTC)
+        self._snapshot = snapshot
 
     def add(self, credential: dict[str, Any]) -> None:
         if isinstance(credential.get("id"), str):
@@ -43,7 +48,7 @@ class StaticStatusSource:
 
     def fetch(self, url: str) -> FetchedList:
         if url in self._lists:
-            return FetchedList(self._lists[url], self._as_of)
+            return FetchedList(self._lists[url], self._as_of, snapshot=self._snapshot)
         return FetchedList(None, self._as_of, f"no copy of status list {url} is available offline")
 
 
@@ -121,11 +126,12 @@ def check_entry(
         return EntryOutcome("indeterminate", "unknown", "the status list is for another purpose",
                             "status_list_invalid", as_of)
     valid_until = parse_datetime(lst.get("validUntil"))
-    if valid_until is not None and valid_until < now:
+    judged_at = fetched.fetched_at if fetched.snapshot else now
+    if valid_until is not None and valid_until < judged_at:
         return EntryOutcome("indeterminate", "unknown",
                             f"the {purpose} status list expired at {lst.get('validUntil')}; status unknown",
                             "status_stale", as_of)
-    if max_age is not None and now - fetched.fetched_at > max_age:
+    if max_age is not None and not fetched.snapshot and now - fetched.fetched_at > max_age:
         return EntryOutcome("indeterminate", "unknown",
                             f"the {purpose} status information is stale (as of {as_of})", "status_stale",
                             as_of)

@@ -185,6 +185,10 @@ def _issuer_check(doc: dict[str, Any], proofs: list[ProofCheck], resolved: dict[
         return Check("issuer", "failed",
                      f"issuer {issuer} is not among the trusted issuers (give its DID document or JWKS)",
                      "untrusted_issuer")
+    if not policy.resolver.has_document_for(issuer) and issuer in policy.resolver.fetched_dids \
+            and issuer not in policy.trusted_issuers and not policy.unsafe_any_issuer:
+        return Check("issuer", "passed", f"signed by its issuer {issuer}, whose keys were fetched over HTTPS "
+                                         f"from its domain (did:web)")
     return Check("issuer", "passed", f"signed by its issuer {issuer}, a trusted issuer")
 
 
@@ -242,5 +246,6 @@ def list_problem(lst: dict[str, Any], policy: Policy) -> str | None:
 def _list_policy(policy: Policy) -> Policy:
     from dataclasses import replace
 
-    # The list itself carries no status; it is checked with the same trust otherwise.
-    return replace(policy, unsafe_skip_status=True)
+    # The list itself carries no status; it is checked with the same trust otherwise (as of the
+    # snapshot's date when the lists come from a dated bundle).
+    return replace(policy, unsafe_skip_status=True, now=policy.status_snapshot_at or policy.now)

@@ -20,6 +20,7 @@ from titlecred.api.accesslog import AccessLog
 from titlecred.api.compress import PublicGzip
 from titlecred.api.limits import BodyLimit
 from titlecred.api.routes import (
+    apidocs,
     applications,
     auth,
     certificates,
@@ -35,6 +36,7 @@ from titlecred.api.routes import (
     slips,
     uploads,
     vcapi,
+    verification_public,
 )
 from titlecred.db.engine import make_engine, session_factory
 from titlecred.issuer_profile import load_profile, open_keystore
@@ -44,6 +46,7 @@ from titlecred.services.context import KeyProvider, Registry
 from titlecred.services.senders import make_sender
 from titlecred.settings import Settings
 from titlecred.web.install import install as install_pages
+from titlecred.web.routes import portal_verify
 
 DESCRIPTION = """The registry of electronic professional title certificates (电子职称证书): organizations and
 accounts, applications through the four channels and their review chains, issuance as W3C Verifiable
@@ -65,7 +68,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
                engine: Engine | None = None) -> FastAPI:
     registry = registry or build_registry(settings, config)
     engine = engine or make_engine(settings.database_url)
-    app = FastAPI(title="TitleCred registry", version="0.1.0", description=DESCRIPTION)
+    app = FastAPI(title="TitleCred registry", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.registry = registry
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
@@ -73,8 +76,28 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog)
     app.add_middleware(PublicGzip)
-    for module in (public, vcapi, auth, orgs, applications, uploads, conversions, issuance, certificates, legacy,
-                   slips, lookup, reissue_requests, oid4vci, oid4vp):
+    # One router a line: branches that add routes then merge without conflicts.
+    routers = (
+        public,
+        vcapi,
+        auth,
+        orgs,
+        applications,
+        uploads,
+        conversions,
+        issuance,
+        certificates,
+        legacy,
+        slips,
+        lookup,
+        reissue_requests,
+        oid4vci,
+        oid4vp,
+        verification_public,
+        apidocs,
+        portal_verify,
+    )
+    for module in routers:
         app.include_router(module.router)
     install_pages(app)
     return app

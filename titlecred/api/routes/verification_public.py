@@ -1,0 +1,78 @@
+"""Verification for strangers: the signed verification bundle at a well-known URL, and batch verification.
+
+- `GET /.well-known/titlecred-bundle.json`: the bureau's signed bundle (keys with their history, every
+  status list, the issuance log's head), cacheable with a strong ETag; `?download=1` asks the browser to
+  save it.
+- `POST /api/verify/batch`: a JSON body `{"items": [...]}` (credentials or QR texts) or a ZIP of certificate
+  files (`Content-Type: application/zip`); one result per item, in order (partial success: a bad item is a
+  result, never a failed request). `?format=csv` (or `Accept: text/csv`) answers a CSV report.
+
+The batch is verified with this registry's trust: its own keys and status lists, the audit log's evidence,
+and no other issuer (unlike the VC API's interop endpoint).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from titlecred import batch
+from titlecred.api import models as m
+from titlecred.api.deps import RegistryDep, SessionDep
+from titlecred.api.public_limits import BATCH_LIMIT
+from titlecred.services import bundle, verification
+from verifier.bundle import WELL_KNOWN_PATH
+
+router = APIRouter(responses=m.PROBLEMS)
+BUNDLE_MAX_AGE = 300
+
+
+@router.get(WELL_KNOWN_PATH, tags=["issuer"], summary="The bureau's signed verification bundle (keys with their "
+            "history, every status list, the issuance log head): verify offline with it", response_model=dict[str, Any],
+            responses={304: {"description": "Not Modified"}})
+def verification_bundle(request: Request, session: SessionDep, registry: RegistryDep,
+                        download: bool = False) -> Response:
+    body, etag = bundle.encoded(bundle.build(session, registry))
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={BUNDLE_MAX_AGE}"}
+    if download:
+        headers["Content-Disposition"] = 'attachment; filename="titlecred-bundle.json"'
+    wanted = request.headers.get("if-none-match", "")
+    if etag in [t.strip() for t in wanted.split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.post("/api/verify/batch", tags=["verification"], summary="Verify a batch of credentials, QR texts, or a "
+             "ZIP of certificate files: one result per item", response_model=dict[str, Any],
+             openapi_extra={"requestBody": {"content": {
+                 "application/json": {"schema": {"type": "object", "properties": {"items": {
+                     "type": "array", "maxItems": batch.MAX_ITEMS,
+                     "items": {"oneOf": [{"type": "object"}, {"type": "string"}]}}}}},
+                 "application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
+async def verify_batch(request: Request, session: SessionDep, registry: RegistryDep,
+                       format: str = "json") -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    data = await request.body()
+    if len(data) > BATCH_LIMIT:
+        raise batch.BatchError("batch_too_large", f"the body is larger than {BATCH_LIMIT} bytes")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in ("application/zip", "application/x-zip-compressed") or data[:4] == b"PK\x03\x04":
+        items = batch.items_from_zip(data)
+    else:
+        try:
+            body = json.loads(data)
+        except (UnicodeDecodeError, ValueError):
+            raise batch.BatchError("malformed_json", "the request body is neither JSON nor a ZIP file") from None
+        items = batch.items_from_json(body)
+    policy = replace(verification.policy(session, registry), unsafe_any_issuer=False)
+    results = await run_in_threadpool(batch.verify_all, items, policy)
+    wants_csv = format == "csv" or "text/csv" in request.headers.get("accept", "")
+    if wants_csv:
+        return Response(batch.to_csv(results), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="verification-report.csv"'})
+    return JSONResponse({"summary": batch.summary(results), "results": results})
