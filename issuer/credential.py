@@ -63,6 +63,8 @@ def _subject(record: TitleRecord, *, masked: bool) -> dict[str, Any]:
         "dateQualified": record.dateQualified,
         "certificateNumber": record.certificateNumber,
     })
+    if record.eLicenseIdentifier:
+        subject["eLicenseIdentifier"] = record.eLicenseIdentifier
     if record.annotations:
         subject["annotations"] = list(record.annotations)
     if record.scopeOfUse:

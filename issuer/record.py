@@ -14,14 +14,14 @@ from datetime import date
 from typing import Any
 
 from issuer.errors import InvalidRecord
-from schemas import identifiers, titles
+from schemas import elicense, identifiers, titles
 from schemas.text import is_printable
 
 REQUIRED = (
     "name", "namePinyin", "gender", "idNumber", "reportingUnit", "qualification", "series",
     "specialty", "level", "reviewBody", "reviewChannel", "dateQualified", "certificateNumber",
 )
-OPTIONAL = ("annotations", "scopeOfUse", "reissueOf", "namePrintedAsPinyin", "levelCode")
+OPTIONAL = ("annotations", "scopeOfUse", "reissueOf", "namePrintedAsPinyin", "levelCode", "eLicenseIdentifier")
 MAX_TEXT = 200
 
 
@@ -44,6 +44,7 @@ class TitleRecord:
     scopeOfUse: str | None = None
     reissueOf: str | None = None
     namePrintedAsPinyin: bool | None = None
+    eLicenseIdentifier: str | None = None  # GB/T 36904; set by the issuing service
 
     @property
     def levelCode(self) -> str:
@@ -132,6 +133,15 @@ def parse_record(data: Any) -> TitleRecord:
     if printed_pinyin is not None and not isinstance(printed_pinyin, bool):
         raise InvalidRecord("namePrintedAsPinyin must be true or false", field="namePrintedAsPinyin",
                             code="invalid_field")
+    license_id = data.get("eLicenseIdentifier")
+    if license_id is not None:
+        try:
+            license_id = elicense.validate_identifier(license_id)
+        except identifiers.IdentifierError as e:
+            raise InvalidRecord(f"eLicenseIdentifier: {e}", field="eLicenseIdentifier", code=e.code) from None
+        if elicense.parse_identifier(license_id).serial != number:
+            raise InvalidRecord("eLicenseIdentifier: its serial must be the certificate number",
+                                field="eLicenseIdentifier", code="invalid_elicense_id")
     return TitleRecord(
         name=str(values["name"]), namePinyin=str(values["namePinyin"]), gender=str(values["gender"]),
         idNumber=id_number, reportingUnit=str(values["reportingUnit"]),
@@ -140,5 +150,5 @@ def parse_record(data: Any) -> TitleRecord:
         reviewChannel=str(values["reviewChannel"]),
         dateQualified=_date(str(values["dateQualified"]), "dateQualified"),
         certificateNumber=number, annotations=notes, scopeOfUse=_text(data, "scopeOfUse", required=False),
-        reissueOf=reissue_of, namePrintedAsPinyin=printed_pinyin,
+        reissueOf=reissue_of, namePrintedAsPinyin=printed_pinyin, eLicenseIdentifier=license_id,
     )

@@ -46,6 +46,7 @@ QR_CAPTION: Final = "扫码核验"
 QR_NOTE: Final = "二维码可离线核验真伪"
 FOOTER: Final = "电子证书与纸质证书具有同等效力。打印件请扫描二维码核验，以核验结果为准。"
 SEAL_BOTTOM: Final = "证书专用章"
+ELICENSE_LABEL: Final = "证照标识："
 PINYIN_NOTE: Final = "（拼音）"
 
 
@@ -171,6 +172,9 @@ def page_items(credential: dict[str, Any]) -> list[PageItem]:
     items.append(PageItem("issuer", issuer_name(credential)))
     items.append(PageItem("date_label", DATE_LABEL))
     items.append(PageItem("date", issue_date(str(credential.get("validFrom")))))
+    if subject.get("eLicenseIdentifier"):
+        items.append(PageItem("elicense_label", ELICENSE_LABEL))
+        items.append(PageItem("elicense", str(subject["eLicenseIdentifier"])))
     items.append(PageItem("footer", FOOTER))
     return items
 
@@ -191,11 +195,13 @@ def mismatched_facts(credential: dict[str, Any], printed: str) -> list[str]:
     for row in fact_rows(credential):
         if normalize_text(row.label + row.value) not in printed:
             out.append(row.label)
-    checks = (
+    checks: tuple[tuple[str, str, str], ...] = (
         (NUMBER_LABEL, str(_subject(credential)["certificateNumber"]), "证书编号"),
         (ISSUER_LABEL, issuer_name(credential), "发证机关"),
         (DATE_LABEL, issue_date(str(credential.get("validFrom"))), "发证日期"),
     )
+    if _subject(credential).get("eLicenseIdentifier"):
+        checks += ((ELICENSE_LABEL, str(_subject(credential)["eLicenseIdentifier"]), "证照标识"),)
     for label, value, name in checks:
         if normalize_text(label + value) not in printed:
             out.append(name)
@@ -325,6 +331,8 @@ QR_Y: Final = 214.0
 SEAL_R: Final = 21.0
 SEAL_CX: Final = 167.0
 SEAL_CY: Final = 236.0
+ELICENSE_X: Final = 78.0  # the identifier's line, under the seal and the issue date
+ELICENSE_TOP: Final = 259.5
 
 
 @dataclass(frozen=True)

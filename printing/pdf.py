@@ -29,6 +29,8 @@ from printing.layout import (
     CELL_PAD_X,
     CONTENT_X0,
     CONTENT_X1,
+    ELICENSE_TOP,
+    ELICENSE_X,
     FRAME_INNER,
     FRAME_OUTER,
     LABEL_W,
@@ -344,6 +346,17 @@ def render_pdf(full_credential: dict[str, Any], compact_qr_text: str, *,
     date_base = date_top + 2.5 + _CENTRE_ABOVE_BASELINE * 11.5 * PT_TO_MM
     page.text(clusters(text_of["date_label"]), x0, date_base, 11.5, color=LABEL_INK)
     page.text(clusters(text_of["date"]), x0 + lw, date_base, 11.5, color=INK)
+
+    if "elicense" in text_of:
+        id_label = clusters(text_of["elicense_label"])
+        id_lw = page.width(id_label, 7.5, False)
+        ident = fit(text_of["elicense"], CONTENT_X1 - ELICENSE_X - id_lw, 7.5, 5.5, False, page.measure,
+                    max_lines=2)
+        id_line_h = ident.size_pt * LEADING * PT_TO_MM
+        page.text(id_label, ELICENSE_X, ELICENSE_TOP + id_line_h / 2 + _CENTRE_ABOVE_BASELINE * 7.5 * PT_TO_MM,
+                  7.5, color=LABEL_INK)
+        page.block(ident, ELICENSE_X + id_lw, CONTENT_X1, ELICENSE_TOP, id_line_h * len(ident.lines), bold=False,
+                   color=INK)
 
     footer = fit(text_of["footer"], CONTENT_X1 - CONTENT_X0, 8.0, 6.5, False, page.measure, max_lines=2)
     page.block(footer, CONTENT_X0, CONTENT_X1, 271.5, 6.0, bold=False, color=_mix(style.frame, 0.8),

@@ -34,7 +34,8 @@ Subject map: 1 name, 2 namePinyin, 3 gender (1 男, 2 女), 4 idNumberMasked ([h
   18-character form, else text), 5 reportingUnit, 6 qualification, 7 series, 8 specialty, 9 level
   (1 正高级 … 5 员级), 10 reviewBody, 11 reviewChannel (0 评审, 1 自主评审, 2 自主聘任, 3 以考代评,
   4 委托评审, 5 换证), 12 dateQualified (days since 1970-01-01), 13 certificateNumber, 14 annotations,
-  15 scopeOfUse, 16 namePrintedAsPinyin, 17 levelCode (only when it is not the level's letter).
+  15 scopeOfUse, 16 namePrintedAsPinyin, 17 levelCode (only when it is not the level's letter),
+  18 eLicenseIdentifier (GB/T 36904, as text; optional, added without a new format: older QR codes lack it).
   Every enumerated field falls back to text for a value outside its table.
 
 The encoder is lossless or refuses (`not_compactable`): a credential with a field this format does not
@@ -556,11 +557,12 @@ def _status_origin(issuer: str) -> str | None:
 
 
 _SUBJECT_TEXT: Final = {1: "name", 2: "namePinyin", 5: "reportingUnit", 6: "qualification", 7: "series",
-                        8: "specialty", 10: "reviewBody", 13: "certificateNumber", 15: "scopeOfUse"}
+                        8: "specialty", 10: "reviewBody", 13: "certificateNumber", 15: "scopeOfUse",
+                        18: "eLicenseIdentifier"}
 _SUBJECT_KEYS: Final = {"type", "name", "namePinyin", "gender", "idNumberMasked", "reportingUnit",
                         "qualification", "series", "specialty", "level", "levelCode", "reviewBody",
                         "reviewChannel", "dateQualified", "certificateNumber", "annotations", "scopeOfUse",
-                        "namePrintedAsPinyin"}
+                        "namePrintedAsPinyin", "eLicenseIdentifier"}
 _TOP_KEYS: Final = {"@context", "id", "type", "issuer", "validFrom", "validUntil", "credentialSchema",
                     "fullCredential", "reissueOf", "credentialStatus", "credentialSubject", "proof"}
 
@@ -619,7 +621,7 @@ def _enc_subject(subject: Any) -> dict[int, Any]:
 def _dec_subject(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise CompactError("the subject must be a map", "malformed_compact")
-    unknown = set(raw) - {*range(1, 18)}
+    unknown = set(raw) - {*range(1, 19)}
     if unknown:
         raise CompactError(f"subject key(s) {sorted(unknown)} are not defined in format TC1", "malformed_compact")
     for key in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13):
@@ -663,6 +665,8 @@ def _dec_subject(raw: Any) -> dict[str, Any]:
         if not isinstance(raw[16], bool):
             raise CompactError("namePrintedAsPinyin must be a boolean", "malformed_compact")
         subject["namePrintedAsPinyin"] = raw[16]
+    if 18 in raw:
+        subject["eLicenseIdentifier"] = _dec_text(raw[18], "eLicenseIdentifier")
     return subject
 
 

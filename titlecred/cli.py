@@ -189,13 +189,14 @@ def issue_cmd(
     from issuer.record import parse_record
     from issuer.sign import issue_pair
     from titlecred.issuer_profile import issuer_key, load_profile, open_keystore
+    from titlecred.services.elicense_id import with_identifier
     from titlecred.services.printability import with_print_form
     from titlecred.trust import read_json_file
 
     def run() -> None:
         settings = load_settings()
-        rec = with_print_form(parse_record(read_json_file(record, "record")))
         profile = load_profile(settings)
+        rec = with_identifier(with_print_form(parse_record(read_json_file(record, "record"))), profile)
         pair = issue_pair(rec, profile, issuer_key(open_keystore(settings), _full_key_id(key) if key else None))
         out.mkdir(parents=True, exist_ok=True)
         stem = rec.certificateNumber

@@ -16,6 +16,7 @@ from proofs.bounds import check_document
 from proofs.dataintegrity import ProofCheck, parse_datetime, verify_proofs
 from proofs.errors import ProofLayerError
 from schemas import CREDENTIALS_V2_URL
+from schemas.elicense import INVALID_ELICENSE_ID, credential_identifier_problem
 from schemas.errors import SchemaLayerError
 from schemas.validate import knows_schema, schema_errors
 from verifier import status as status_mod
@@ -90,6 +91,9 @@ def _check_schema(doc: dict[str, Any]) -> Check:
         if problems:
             return Check("schema", "failed", "does not match its schema: " + "; ".join(problems),
                          "schema_violation")
+    license_problem = credential_identifier_problem(doc)
+    if license_problem:
+        return Check("schema", "failed", license_problem, INVALID_ELICENSE_ID)
     return Check("schema", "passed", "matches its JSON Schema")
 
 

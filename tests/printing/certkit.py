@@ -95,6 +95,7 @@ class Bureau:
     key: SigningKey = field(default_factory=SigningKey.generate)
     did: str = DID
     name: str = ISSUER_NAME
+    unit_code: str | None = None
 
     @property
     def vm(self) -> str:
@@ -114,7 +115,8 @@ class Bureau:
     def issue(self, **changes: Any) -> IssuedPair:
         status = changes.pop("status", None)
         rec = parse_record(record(**changes))
-        return issue_pair(rec, IssuerProfile(self.did, self.name), self.issuer_key, now=NOW, status=status)
+        return issue_pair(rec, IssuerProfile(self.did, self.name, self.unit_code), self.issuer_key, now=NOW,
+                          status=status)
 
     def certificate(self, **changes: Any) -> Certificate:
         pair = self.issue(**changes)

@@ -44,6 +44,7 @@ from titlecred.errors import error_code, error_message
 from titlecred.services import applications, audit, numbering, orgs, status
 from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
+from titlecred.services.elicense_id import with_identifier
 from titlecred.services.errors import TYPED_ERRORS, Conflict, Invalid, NotFound
 from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
 from titlecred.services.printability import with_print_form
@@ -69,7 +70,7 @@ def sign_and_store(session: Session, registry: Registry, actor: Principal, *, re
                    action: str = "certificate.issued") -> Certificate:
     """Sign both credentials and write the certificate, inside the caller's transaction."""
     now = registry.now()
-    record = with_print_form(record)
+    record = with_identifier(with_print_form(record), registry.profile)
     # The key is taken as late as possible: whichever key is active at signing time signs.
     key = registry.keys.active()
     pair = issue_pair(record, registry.profile, key, now=now, status=alloc.entries,

@@ -247,7 +247,7 @@ export function statusOrigin(issuer) {
 
 function decSubject(raw) {
   if (!(raw instanceof Map)) throw new TC1Error("the subject must be a map");
-  const unknown = [...raw.keys()].filter((k) => !(isInt(k) && k >= 1 && k <= 17));
+  const unknown = [...raw.keys()].filter((k) => !(isInt(k) && k >= 1 && k <= 18));
   if (unknown.length) {
     throw new TC1Error(`subject key(s) [${unknown.map(String).sort().join(", ")}] are not defined in format TC1`);
   }
@@ -293,6 +293,7 @@ function decSubject(raw) {
     if (typeof raw.get(16) !== "boolean") throw new TC1Error("namePrintedAsPinyin must be a boolean");
     subject.namePrintedAsPinyin = raw.get(16);
   }
+  if (raw.has(18)) subject.eLicenseIdentifier = decText(raw.get(18), "eLicenseIdentifier");
   return subject;
 }
 
