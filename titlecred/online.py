@@ -66,7 +66,7 @@ class Provenance:
         return out
 
     def line(self) -> str:
-        how = "from the cache" if self.cached else "fetched"
+        how = "from the cache" if self.cached else "fetched" if self.source.startswith("https://") else "read"
         if self.what in ("trust store", "bundle"):
             how = "pinned" if self.what == "trust store" else "signed"
         stale = " (STALE: the server could not be reached)" if self.stale else ""
