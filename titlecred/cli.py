@@ -297,9 +297,9 @@ def _print_result(result: Any) -> None:
 
 
 # Commands of the registry (serve, demo, audit...) and of printing (render) register themselves on `app`.
-from titlecred import cli_printing, cli_registry, cli_trust  # noqa: E402
+from titlecred import cli_printing, cli_registry, cli_site, cli_trust  # noqa: E402
 
-_ = (cli_printing, cli_registry, cli_trust)
+_ = (cli_printing, cli_registry, cli_site, cli_trust)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlmodel import Session, select
 
-from titlecred.cli import app, fail, guarded
+from titlecred.cli import app, guarded
 from titlecred.errors import AppError
 from titlecred.settings import Settings, load_settings
 
@@ -56,7 +56,7 @@ def _sessions(settings: Settings) -> Any:
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port", envvar="TITLECRED_PORT")] = 8000,
 ) -> None:
     """Run the registry's HTTP API (migrations are applied first). TITLECRED_DATABASE_URL picks the database."""
     import logging
@@ -189,20 +189,14 @@ def _demo_png(text: str) -> bytes:
     return out.getvalue()
 
 
-def _home_is_empty(settings: Settings) -> bool:
-    return not settings.home.exists() or not any(settings.home.iterdir())
-
-
 @app.command("demo")
 def demo() -> None:
-    """On an empty TITLECRED_HOME: a demo bureau with its key, one organization of each kind with an account
-    each, and applications in every state. Passwords are printed once."""
+    """A demo registry in TITLECRED_HOME: a bureau (this home's issuer and keys if it has them, e.g. after
+    the README's tour; a demo one otherwise), one organization of each kind with an account each, and
+    applications in every state. Passwords are printed once. The database must hold no registry yet."""
     from sqlalchemy.engine import make_url
 
     settings = load_settings()
-    if not _home_is_empty(settings):
-        fail("home_not_empty", f"{settings.home} is not empty; the demo sets up a new home only "
-             "(point TITLECRED_HOME at an empty or new folder)")
     accounts = _guard(lambda: _build_demo(settings))
     typer.echo(f"demo registry ready in {settings.home}")
     typer.echo(f"  database: {make_url(settings.database_url).render_as_string(hide_password=True)}")
@@ -236,8 +230,17 @@ def _build_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
     with sessions() as session:
         if session.exec(select(Organization)).first() is not None:
             raise Conflict("database_not_empty", "the database already holds a registry; the demo needs an empty one")
-    save_profile(settings, IssuerProfile(did=DEFAULT_DID, name=DEFAULT_NAME, unit_code=_demo_code(1)))
-    open_keystore(settings).generate(DEFAULT_DID)
+    if settings.issuer_file.exists():
+        # The home's own bureau (e.g. the README tour's): its keys sign; a new key only if none is active.
+        from keys.state import KeyState
+        from titlecred.issuer_profile import load_profile
+
+        store = open_keystore(settings)
+        if not any(r.state is KeyState.ACTIVE for r in store.list()):
+            store.generate(load_profile(settings).did)
+    else:
+        save_profile(settings, IssuerProfile(did=DEFAULT_DID, name=DEFAULT_NAME, unit_code=_demo_code(1)))
+        open_keystore(settings).generate(DEFAULT_DID)
     registry = build_registry(settings)
     printed: list[tuple[str, str, str, str]] = []
     with sessions() as s:

@@ -71,6 +71,44 @@ class VerifyTrust:
         return out
 
 
+def home_status_lists(settings: Settings) -> tuple[StaticStatusSource, list[Provenance]] | None:
+    """The status lists this home's registry last published, read from its database (never written: a
+    list whose validity has passed reads as "status unknown"). None when the home has no registry."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session, select
+
+    from proofs.dataintegrity import format_datetime
+    from titlecred.db.engine import is_sqlite_url, make_engine, normalize_url
+    from titlecred.db.models import StatusList
+
+    url = normalize_url(settings.database_url)
+    if is_sqlite_url(url) and not Path(url.split("///", 1)[-1].split("?", 1)[0]).is_file():
+        return None
+    try:
+        engine = make_engine(url)
+        try:
+            with Session(engine) as session:
+                rows = [(r.published_json, r.published_at) for r in session.exec(select(StatusList)).all()]
+        finally:
+            engine.dispose()
+    except SQLAlchemyError:
+        return None
+    lists: dict[str, dict[str, Any]] = {}
+    dates = []
+    for text, at in rows:
+        if text and at is not None:
+            doc = json.loads(text)
+            lists[doc["id"]] = doc
+            dates.append(at)
+    if not lists:
+        return None
+    as_of = min(dates)
+    stamp = format_datetime(as_of)
+    return (StaticStatusSource(lists, as_of=as_of),
+            [Provenance("status list", url_, f"this home's registry database ({settings.home})", stamp)
+             for url_ in sorted(lists)])
+
+
 def _bundle_lists(lists: list[dict[str, Any]], date: datetime) -> StaticStatusSource:
     return StaticStatusSource({lst["id"]: lst for lst in lists if isinstance(lst.get("id"), str)}, as_of=date,
                               snapshot=True)
@@ -102,12 +140,16 @@ def verify_trust(settings: Settings, *, trust_files: list[Path], status_files: l
     for p in trust_files:
         documents.append(read_json_file(p, "trust document"))
         given.append(Provenance("trust file", str(p), str(p), _now(), note="given on the command line"))
+    snapshots: list[StatusSource] = []
     if not no_local_trust:
         local = local_trust_documents(settings)
         documents += local
         given += [Provenance("DID document", d["id"], f"this home's keystore ({settings.home})", _now())
                   for d in local]
-    snapshots: list[StatusSource] = []
+        home_lists = home_status_lists(settings) if local else None
+        if home_lists is not None:
+            snapshots.append(home_lists[0])
+            given += home_lists[1]
     snapshot_at: datetime | None = None
     for pin in truststore.load_all():
         documents.append(pin.did_document)

@@ -66,7 +66,7 @@ class Provenance:
         return out
 
     def line(self) -> str:
-        how = "from the cache" if self.cached else "fetched"
+        how = "from the cache" if self.cached else "fetched" if self.source.startswith("https://") else "read"
         if self.what in ("trust store", "bundle"):
             how = "pinned" if self.what == "trust store" else "signed"
         stale = " (STALE: the server could not be reached)" if self.stale else ""
@@ -225,13 +225,13 @@ def _get(url: str, max_bytes: int, context: ssl.SSLContext, etag: str | None) ->
                           headers=headers) as client:
             for _ in range(MAX_REDIRECTS + 1):
                 with client.stream("GET", url) as response:
-                    if response.is_redirect:
+                    if response.status_code == 304:
+                        return 304, b"", response.headers
+                    if response.status_code in (301, 302, 303, 307, 308):
                         url = str(response.url.join(response.headers.get("location", "")))
                         if not url.startswith("https://"):
                             raise FetchError("the server redirected to a non-HTTPS address")
                         continue
-                    if response.status_code == 304:
-                        return 304, b"", response.headers
                     if response.status_code != 200:
                         raise FetchError(f"{url} answered HTTP {response.status_code}")
                     declared = response.headers.get("content-length")

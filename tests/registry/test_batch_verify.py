@@ -94,3 +94,10 @@ def test_batch_is_bounded_and_a_zip_bomb_entry_is_refused_without_stopping_the_r
     garbage = world.client.post("/api/verify/batch", content=b"PK\x03\x04garbage",
                                 headers={"content-type": "application/zip"})
     assert garbage.status_code == 400 and garbage.json()["code"] == "unreadable_zip"
+
+
+def test_a_client_may_post_30_batches_an_hour(world: World) -> None:
+    for _ in range(30):
+        assert world.client.post("/api/verify/batch", json={"items": ["x"]}).status_code == 200
+    refused = world.client.post("/api/verify/batch", json={"items": ["x"]})
+    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"

@@ -74,7 +74,7 @@ def test_demo_builds_a_registry_with_applications_in_every_state(demo_env: dict[
         assert len(mine.json()) >= 1
     assert run(demo_env, "audit", "verify").exit_code == 0
     again = run(demo_env, "demo")
-    assert again.exit_code == 2 and "home_not_empty" in again.output
+    assert again.exit_code == 2 and "database_not_empty" in again.output  # a second run adds nothing
 
 
 def test_demo_refuses_a_database_that_holds_a_registry(demo_env: dict[str, str], tmp_path: Path) -> None:

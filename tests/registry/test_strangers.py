@@ -298,3 +298,53 @@ def test_cli_batch_verifies_a_folder_with_a_progress_bar_and_writes_csv_and_json
     data = json.loads(as_json.read_text(encoding="utf-8"))
     assert data["summary"]["total"] == 5 and data["summary"]["valid"] == 2
     assert any(t["what"] == "DID document" for t in data["trust"])
+
+
+def test_the_fetcher_is_https_only_bounded_and_honours_max_age_and_etag(
+        world: World, https: Served, stranger: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from titlecred.online import Fetcher, FetchError
+
+    url = f"{https.url}/status/revocation-1"
+    t0 = datetime.now(UTC).replace(microsecond=0)
+    first = Fetcher(ca_bundle=https.ca, now=t0)
+    doc, _, cached, stale = first.get_json(url, "status list", 4_000_000)
+    assert doc["type"][1] == "BitstringStatusListCredential" and not cached and not stale
+    # Within max-age (the service says 300 s): from the cache, no request.
+    within = Fetcher(ca_bundle=https.ca, now=t0 + timedelta(seconds=60))
+    assert within.get_json(url, "status list", 4_000_000)[2] is True
+    # After max-age: revalidated with If-None-Match; the unchanged list answers 304.
+    later = Fetcher(ca_bundle=https.ca, now=t0 + timedelta(minutes=10))
+    _, when, cached, stale = later.get_json(url, "status list", 4_000_000)
+    assert cached and not stale and when == t0 + timedelta(minutes=10)
+    assert later.records[0].note == "revalidated (304)"
+    # Bounded: a response larger than allowed is refused; only https:// is fetched.
+    with pytest.raises(FetchError, match="larger than"):
+        Fetcher(ca_bundle=https.ca, fresh=True, cache=stranger / "other").get_json(url, "status list", 100)
+    with pytest.raises(FetchError, match="https"):
+        Fetcher().get_json(url.replace("https://", "http://"), "status list", 4_000_000)
+    # The server gone: the cached copy is used, and said to be stale.
+    https.stop()
+    gone = Fetcher(ca_bundle=https.ca, now=t0 + timedelta(hours=1))
+    _, when, cached, stale = gone.get_json(url, "status list", 4_000_000)
+    assert cached and stale and when == t0 + timedelta(minutes=10)
+    assert "STALE" in gone.records[0].line()
+
+
+def test_a_bundle_signed_by_a_key_the_pin_does_not_know_is_refused(
+        world: World, https: Served, stranger: Path, tmp_path: Path, registry: Registry) -> None:
+    cert = world.issued()
+    credential = tmp_path / "cert.json"
+    credential.write_text(json.dumps(cert["minimalCredential"], ensure_ascii=False), encoding="utf-8")
+    assert run("trust", "add", registry.profile.did, "--ca-bundle", str(https.ca), "--yes").exit_code == 0
+    registry.keys._store.rotate()  # the bundle is now signed by key-2, which the pin has never seen
+    bundle = download_bundle(https, tmp_path, "bundle.json")
+    r = run("verify", str(credential), "--bundle", str(bundle))
+    assert r.exit_code == 2 and "bundle_key_not_pinned" in r.output
+    r = run("trust", "import", str(bundle), "--yes")
+    assert r.exit_code == 2 and "bundle_key_not_pinned" in r.output
+    # Refreshed (the change confirmed), the same bundle is accepted.
+    assert run("trust", "refresh", "--ca-bundle", str(https.ca), "--yes").exit_code == 0
+    code, out = verify_json(str(credential), "--bundle", str(bundle))
+    assert code == 0 and out["verdict"] == "valid"

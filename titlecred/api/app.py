@@ -15,6 +15,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from titlecred import site_identity
 from titlecred.api import problems
 from titlecred.api.accesslog import AccessLog
 from titlecred.api.compress import PublicGzip
@@ -72,6 +73,8 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     app.state.registry = registry
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.site = site_identity.load(settings, registry.profile.name)
+    app.state.site_emblem = site_identity.emblem_path(settings, app.state.site)
     problems.install(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog)

@@ -39,6 +39,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, *
     lang = pick_language(request)
     ctx: dict[str, Any] = {"t": translator(lang), "lang": lang, "user": user, "csrf": csrf,
                            "other_lang_url": _other_lang_url(request, lang)}
+    ctx["site"] = getattr(request.app.state, "site", None)  # the bureau's name, emblem and footer
     ctx.update(context or {})
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     if request.query_params.get("lang") in ("zh", "en"):

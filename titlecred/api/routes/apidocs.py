@@ -1,11 +1,12 @@
-"""The API's try-it page (`/docs`, Swagger UI) and the favicon, served from the package: no CDN, so the
-service works on an intranet that reaches nothing outside (the page's CSP allows this origin only)."""
+"""The API's try-it page (`/docs`, Swagger UI), the favicon and the bureau's emblem, served from the package:
+no CDN, so the service works on an intranet that reaches nothing outside (the page's CSP allows this origin
+only)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "web" / "static"
@@ -47,3 +48,16 @@ def redoc() -> RedirectResponse:
 def favicon() -> FileResponse:
     return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon",
                         headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/site/emblem")
+def emblem(request: Request) -> FileResponse:
+    from titlecred.services.errors import NotFound
+    from titlecred.site_identity import EMBLEM_TYPES
+
+    path = getattr(request.app.state, "site_emblem", None)
+    if path is None:
+        raise NotFound("emblem")
+    return FileResponse(path, media_type=EMBLEM_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+                        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff",
+                                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})

@@ -8,13 +8,16 @@
   result, never a failed request). `?format=csv` (or `Accept: text/csv`) answers a CSV report.
 
 The batch is verified with this registry's trust: its own keys and status lists, the audit log's evidence,
-and no other issuer (unlike the VC API's interop endpoint).
+and no other issuer (unlike the VC API's interop endpoint). A client may post 30 batches an hour; each has
+two minutes, after which the items not yet reached are answered `not_checked`.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -24,11 +27,17 @@ from titlecred import batch
 from titlecred.api import models as m
 from titlecred.api.deps import RegistryDep, SessionDep
 from titlecred.api.public_limits import BATCH_LIMIT
-from titlecred.services import bundle, verification
+from titlecred.api.routes.lookup import client_address
+from titlecred.services import bundle, ratelimit, verification
+from titlecred.services.config import Limit
+from titlecred.services.tx import atomic
 from verifier.bundle import WELL_KNOWN_PATH
 
 router = APIRouter(responses=m.PROBLEMS)
 BUNDLE_MAX_AGE = 300
+# A stranger's batches: counted per client (each can hold 1000 items), and each given at most two minutes.
+BATCHES_PER_CLIENT = Limit(30, timedelta(hours=1))
+API_BATCH_SECONDS = 120.0
 
 
 @router.get(WELL_KNOWN_PATH, tags=["issuer"], summary="The bureau's signed verification bundle (keys with their "
@@ -57,6 +66,10 @@ async def verify_batch(request: Request, session: SessionDep, registry: Registry
                        format: str = "json") -> Response:
     from starlette.concurrency import run_in_threadpool
 
+    with atomic(session):
+        ratelimit.hit_all(session, registry.now(), [(ratelimit.key(
+            registry.config, "verify-batch", ratelimit.client_bucket(client_address(request, registry))),
+            BATCHES_PER_CLIENT)])
     data = await request.body()
     if len(data) > BATCH_LIMIT:
         raise batch.BatchError("batch_too_large", f"the body is larger than {BATCH_LIMIT} bytes")
@@ -70,7 +83,7 @@ async def verify_batch(request: Request, session: SessionDep, registry: Registry
             raise batch.BatchError("malformed_json", "the request body is neither JSON nor a ZIP file") from None
         items = batch.items_from_json(body)
     policy = replace(verification.policy(session, registry), unsafe_any_issuer=False)
-    results = await run_in_threadpool(batch.verify_all, items, policy)
+    results = await run_in_threadpool(partial(batch.verify_all, items, policy, budget_seconds=API_BATCH_SECONDS))
     wants_csv = format == "csv" or "text/csv" in request.headers.get("accept", "")
     if wants_csv:
         return Response(batch.to_csv(results), media_type="text/csv; charset=utf-8",

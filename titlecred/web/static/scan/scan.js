@@ -45,10 +45,15 @@ function el(tag, attrs = {}, ...children) {
 
 const LOCALE = LANG === "zh" ? "zh-CN" : "en-GB";
 
+// Every page shows Beijing time (the bureau's and the certificate's), labelled, whatever the browser's zone.
+const BEIJING_LABEL = LANG === "zh" ? "北京时间" : "Beijing time";
+
 function formatTime(ms) {
-  return new Intl.DateTimeFormat(LOCALE, {
-    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
+  const text = new Intl.DateTimeFormat(LOCALE, {
+    timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+    hour12: false,
   }).format(ms);
+  return `${text} (${BEIJING_LABEL})`;
 }
 
 function formatDay(isoDate) {
