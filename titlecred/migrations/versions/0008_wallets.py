@@ -1,8 +1,8 @@
-"""wallet offers, tokens, nonces, presentation requests (OpenID4VCI, OpenID4VP)
+"""wallet grants, tokens, nonces, presentation requests (OpenID4VCI, OpenID4VP)
 
 Revision ID: 0008
 Revises: 0004
-Create Date: 2026-12-03 08:47:50.441937
+Create Date: 2026-12-03 09:09:48.073304
 """
 
 from __future__ import annotations
@@ -60,6 +60,10 @@ def upgrade() -> None:
     sa.Column('expires_at', titlecred.db.models.UtcDateTime(), nullable=False),
     sa.Column('redeemed_at', titlecred.db.models.UtcDateTime(), nullable=True),
     sa.Column('failed_tries', sa.Integer(), nullable=False),
+    sa.Column('flow', sa.String(length=24), nullable=False),
+    sa.Column('client_id', sa.String(length=300), nullable=True),
+    sa.Column('redirect_uri', sa.String(length=500), nullable=True),
+    sa.Column('code_challenge', sa.String(length=128), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_walletoffer_account_id_account')),
     sa.ForeignKeyConstraint(['certificate_id'], ['certificate.id'],
                             name=op.f('fk_walletoffer_certificate_id_certificate')),
