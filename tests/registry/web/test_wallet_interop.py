@@ -148,3 +148,41 @@ def test_openid4vp_wallet_presents_a_w3c_vp_signed_by_vcjs(live: LiveServer) -> 
     res = _result(live, req)
     assert res["verified"] is True, res
     assert res["claims"] == {"name": "张三", "level": "副高级"}
+
+
+def test_credo_client_authorization_code_flow_with_pkce(live: LiveServer) -> None:
+    import re
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    from registry.kit import PASSWORD
+
+    live.world.issued()
+    redirect = "https://wallet.example/callback"
+    common = {"issuer": live.url, "configurationId": "title_ldp_vc", "clientId": "credo-test-wallet",
+              "redirectUri": redirect}
+    started = wallet({"op": "authorize-start", **common})
+    assert started.get("authorizationRequestUrl"), started
+    url = started["authorizationRequestUrl"]
+    assert url.startswith(live.url + "/oid4vci/authorize?") and "code_challenge_method=S256" in url
+    # The holder's browser: signs in as on the portal, then chooses the certificate.
+    with httpx.Client(base_url=live.url) as browser:
+        first = browser.get(url)
+        assert first.status_code == 303 and first.headers["location"].startswith("/login")
+        form = re.search(r'name="form" value="([^"]+)"', browser.get("/login").text)
+        assert form is not None
+        browser.post("/login", data={"username": "holder", "password": PASSWORD, "form": form.group(1),
+                                     "next": "/me"})
+        page = browser.get(url)
+        assert page.status_code == 200, page.text
+        fields = {k: unescape(v) for k, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                                                        page.text)}
+        cert = re.search(r'name="cert_id" value="(\d+)"', page.text)
+        assert cert is not None
+        answer = browser.post("/oid4vci/authorize", data={**fields, "cert_id": cert.group(1), "decision": "allow"})
+    assert answer.status_code == 303 and answer.headers["location"].startswith(redirect)
+    code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+    out = wallet({"op": "authorize-finish", **common, "code": code, "codeVerifier": started["codeVerifier"],
+                  "credentialOffer": started["credentialOffer"]})
+    assert out.get("credential"), out
+    assert out["credential"]["credentialSubject"]["id"] == out["holder"]["did"]
