@@ -32,6 +32,7 @@ from titlecred.api.routes import (
     orgs,
     public,
     reissue_requests,
+    shares,
     slips,
     uploads,
     vcapi,
@@ -74,7 +75,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     app.add_middleware(AccessLog)
     app.add_middleware(PublicGzip)
     for module in (public, vcapi, auth, orgs, applications, uploads, conversions, issuance, certificates, legacy,
-                   slips, lookup, reissue_requests, oid4vci, oid4vp):
+                   slips, lookup, reissue_requests, oid4vci, oid4vp, shares):
         app.include_router(module.router)
     install_pages(app)
     return app

@@ -69,3 +69,31 @@ class VpRequest(SQLModel, table=True):
     expires_at: datetime = when()
     responded_at: datetime | None = when(nullable=True)
     result_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Share(SQLModel, table=True):
+    """A purpose-bound share (加注) of a certificate: a signed copy stating the purpose and the period,
+    reached by a link whose token is derived from `token_salt` (only its SHA-256 is looked up)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    certificate_id: int = Field(foreign_key="certificate.id", index=True)
+    token_salt: str = Field(max_length=64)
+    token_hash: str = Field(max_length=64, unique=True)
+    purpose: str = Field(max_length=200)
+    credential_id: str = Field(max_length=64, unique=True)
+    credential_json: str = Field(sa_column=Column(Text, nullable=False))
+    status_list_id: str = Field(max_length=32)
+    status_index: int
+    created_at: datetime = when()
+    valid_until: datetime = when()
+    withdrawn_at: datetime | None = when(nullable=True)
+
+
+class ShareOpen(SQLModel, table=True):
+    """Each time a share's link was opened (no address or other trace of who opened it is kept)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    share_id: int = Field(foreign_key="share.id", index=True)
+    at: datetime = when()
+    outcome: str = Field(max_length=24)
