@@ -186,3 +186,31 @@ def test_credo_client_authorization_code_flow_with_pkce(live: LiveServer) -> Non
                   "credentialOffer": started["credentialOffer"]})
     assert out.get("credential"), out
     assert out["credential"]["credentialSubject"]["id"] == out["holder"]["did"]
+
+
+def test_vcjs_verifies_a_purpose_bound_share_until_it_is_withdrawn(live: LiveServer) -> None:
+    from datetime import timedelta
+
+    from titlecred.services.clock import stamp
+
+    w = live.world
+    cert = w.issued()
+    until = stamp(live.registry.now() + timedelta(days=3))
+    r = w.client.post(f"/api/certificates/{cert['id']}/shares", json={"purpose": "仅用于示例公司招聘审核",
+                                                                      "validUntil": until}, headers=w["holder"].h)
+    assert r.status_code == 201, r.text
+    share = r.json()
+    cred = httpx.get(share["link"] + "/credential.json").json()
+
+    def documents() -> dict[str, Any]:
+        docs: dict[str, Any] = {**bundled_contexts(), live.registry.profile.did: live.registry.did_document()}
+        for entry in cred["credentialStatus"]:
+            docs[entry["statusListCredential"]] = httpx.get(entry["statusListCredential"]).json()
+        return docs
+
+    before = vcjs.vcjs_verify(cred, documents())
+    assert before["verified"] is True and not any(s["status"] for s in before["status"]), before
+    w.client.post(f"/api/shares/{share['id']}/withdraw", headers=w["holder"].h)
+    # vc.js reports each status entry's bit (its `verified` says the status could be checked).
+    after = vcjs.vcjs_verify(cred, documents())
+    assert [s["statusPurpose"] for s in after["status"] if s["status"]] == ["revocation"], after["status"]
