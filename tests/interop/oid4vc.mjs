@@ -150,6 +150,40 @@ async function issue(req) {
   };
 }
 
+// Authorization code flow with PKCE, in two steps: the holder's browser does the middle.
+async function authorizeStart(req) {
+  const holder = makeHolder('Ed25519');
+  const client = new Openid4vciClient({callbacks: callbacksFor(holder)});
+  const issuerMetadata = await client.resolveIssuerMetadata(req.issuer);
+  // A wallet-initiated flow: the offer a wallet makes itself from the metadata.
+  const credentialOffer = {credential_issuer: req.issuer,
+    credential_configuration_ids: [req.configurationId], grants: {authorization_code: {}}};
+  const started = await client.initiateAuthorization({clientId: req.clientId, credentialOffer,
+    issuerMetadata, redirectUri: req.redirectUri, scope: req.configurationId});
+  return {flow: started.authorizationFlow, authorizationRequestUrl: started.authorizationRequestUrl,
+    codeVerifier: started.pkce && started.pkce.codeVerifier, credentialOffer};
+}
+
+async function authorizeFinish(req) {
+  const holder = makeHolder('Ed25519');
+  const client = new Openid4vciClient({callbacks: callbacksFor(holder)});
+  const issuerMetadata = await client.resolveIssuerMetadata(req.issuer);
+  const {accessTokenResponse} = await client.retrieveAuthorizationCodeAccessTokenFromOffer({
+    credentialOffer: req.credentialOffer, issuerMetadata, authorizationCode: req.code,
+    pkceCodeVerifier: req.codeVerifier, redirectUri: req.redirectUri,
+    additionalRequestPayload: {client_id: req.clientId}});
+  const {c_nonce: nonce} = await client.requestNonce({issuerMetadata});
+  const {jwt} = await client.createCredentialRequestJwtProof({issuerMetadata,
+    credentialConfigurationId: req.configurationId, nonce,
+    signer: {method: 'did', didUrl: holder.didUrl, alg: holder.alg}});
+  const response = await client.retrieveCredentials({issuerMetadata,
+    accessToken: accessTokenResponse.access_token, credentialConfigurationId: req.configurationId,
+    proofs: {jwt: [jwt]}});
+  if (!response.ok) return {credential: null, status: response.response.status,
+    body: await response.response.text()};
+  return {credential: response.credentialResponse.credentials[0].credential, holder: {did: holder.did}};
+}
+
 // ------------------------------------------------------------------ SD-JWT VC
 
 function issuerVerifier(jwks) {
@@ -260,7 +294,8 @@ async function present(req) {
 
 // ------------------------------------------------------------------ main
 
-const OPS = {'issue': issue, 'verify-sdjwt': verifySdJwt, 'present': present};
+const OPS = {'issue': issue, 'verify-sdjwt': verifySdJwt, 'present': present,
+  'authorize-start': authorizeStart, 'authorize-finish': authorizeFinish};
 
 async function main() {
   let req;

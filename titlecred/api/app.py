@@ -34,6 +34,7 @@ from titlecred.api.routes import (
     orgs,
     public,
     reissue_requests,
+    shares,
     slips,
     uploads,
     vcapi,
@@ -99,6 +100,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
         verification_public,
         apidocs,
         portal_verify,
+        shares,
     )
     for module in routers:
         app.include_router(module.router)

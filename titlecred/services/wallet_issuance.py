@@ -38,7 +38,8 @@ from issuer.sign import issue_bound
 from keys.jose import JoseError, did_for_jwk, thumbprint
 from titlecred.db.models import Account, Certificate, IssuedCredential
 from titlecred.db.models_wallet import WalletNonce, WalletOffer, WalletToken
-from titlecred.oid4vci import metadata
+from titlecred.oid4vci import authorize, metadata
+from titlecred.oid4vci.authorize import AuthRequest
 from titlecred.oid4vci.errors import (
     OAuthError,
     invalid_grant,
@@ -133,7 +134,8 @@ def offer_object(session: Session, registry: Registry, offer_key: str) -> dict[s
     """The credential offer behind a `credential_offer_uri`, while it can still be redeemed."""
     if not isinstance(offer_key, str) or len(offer_key) > 64:
         return None
-    row = session.exec(select(WalletOffer).where(WalletOffer.offer_key == offer_key)).first()
+    row = session.exec(select(WalletOffer).where(WalletOffer.offer_key == offer_key,
+                                                 WalletOffer.flow == "pre_authorized")).first()
     if row is None or row.redeemed_at is not None or row.expires_at <= registry.now() or \
             row.failed_tries >= MAX_TX_TRIES:
         return None
@@ -147,11 +149,69 @@ class IssuedToken:
     expires_in: int
 
 
+AUTH_CODE_TTL = timedelta(minutes=5)
+
+
+def grant_authorization_code(session: Session, registry: Registry, actor: Principal, cert_id: int,
+                             request: AuthRequest) -> str:
+    """The holder (signed in) chose a certificate: a code for the wallet, returned as the redirect URL."""
+    if not actor.is_holder:
+        raise Forbidden("only the certificate's holder adds it to a wallet")
+    cert = certificates.get(session, actor, cert_id)
+    if cert.state != "active" or not certificates.sees_full(actor, cert):
+        raise Conflict("not_active", f"the certificate is {cert.state}; only an active one goes to a wallet")
+    assert cert.id is not None
+    code = secrets.token_urlsafe(32)
+    now = registry.now()
+    with atomic(session):
+        session.add(WalletOffer(offer_key=secrets.token_urlsafe(24), code_hash=_sha256(code), tx_code_hmac="",
+                                account_id=actor.account_id, certificate_id=cert.id,
+                                configurations=",".join(request.configurations), created_at=now,
+                                expires_at=now + AUTH_CODE_TTL, flow="authorization_code",
+                                client_id=request.client_id, redirect_uri=request.redirect_uri,
+                                code_challenge=request.code_challenge))
+        audit.append(session, at=now, actor=actor.actor, action="wallet.authorized",
+                     subject=f"certificate:{cert.certificate_number}",
+                     details={"certificateId": cert.id, "configurations": request.configurations,
+                              "clientId": request.client_id})
+    params = {"code": code, "iss": registry.base_url}
+    if request.state is not None:
+        params["state"] = request.state
+    return authorize.redirect(request.redirect_uri, params)
+
+
+def _redeem_code(session: Session, registry: Registry, form: dict[str, str]) -> IssuedToken:
+    code = form.get("code")
+    if not code:
+        raise invalid_request("code is missing")
+    now = registry.now()
+    with atomic(session):
+        row = locked(session, select(WalletOffer).where(WalletOffer.code_hash == _sha256(code),
+                                                        WalletOffer.flow == "authorization_code"))
+        if row is None or row.redeemed_at is not None or row.expires_at <= now:
+            raise invalid_grant("the authorization code is unknown, used or expired")
+        if form.get("redirect_uri") != row.redirect_uri:
+            raise invalid_grant("redirect_uri does not match the authorization request")
+        if form.get("client_id") not in (None, row.client_id):
+            raise invalid_grant("client_id does not match the authorization request")
+        if not authorize.pkce_ok(form.get("code_verifier"), row.code_challenge):
+            raise invalid_grant("the PKCE code_verifier does not match the code_challenge")
+        token = secrets.token_urlsafe(32)
+        row.redeemed_at = now
+        session.add(row)
+        assert row.id is not None
+        session.add(WalletToken(token_hash=_sha256(token), offer_id=row.id, created_at=now,
+                                expires_at=now + TOKEN_TTL))
+    return IssuedToken(token, int(TOKEN_TTL.total_seconds()))
+
+
 def redeem(session: Session, registry: Registry, form: dict[str, str]) -> IssuedToken:
-    """The token endpoint (pre-authorized code grant)."""
+    """The token endpoint: the pre-authorized code grant, or the authorization code grant with PKCE."""
     grant = form.get("grant_type")
     if not grant:
         raise invalid_request("grant_type is missing")
+    if grant == "authorization_code":
+        return _redeem_code(session, registry, form)
     if grant != metadata.PRE_AUTH_GRANT:
         raise OAuthError("unsupported_grant_type", f"grant_type {grant!r} is not supported here")
     code = form.get("pre-authorized_code")
@@ -160,7 +220,8 @@ def redeem(session: Session, registry: Registry, form: dict[str, str]) -> Issued
     now = registry.now()
     refusal: OAuthError | None = None
     with atomic(session):
-        row = locked(session, select(WalletOffer).where(WalletOffer.code_hash == _sha256(code)))
+        row = locked(session, select(WalletOffer).where(WalletOffer.code_hash == _sha256(code),
+                                                        WalletOffer.flow == "pre_authorized"))
         if row is None:
             raise invalid_grant("the pre-authorized code is unknown")
         if row.redeemed_at is not None:

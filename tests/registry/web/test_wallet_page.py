@@ -110,3 +110,36 @@ def test_registration_body_asks_on_the_page_and_sees_the_wallets_answer(chromium
         shots(page, "presentation-result")
     finally:
         context.close()
+
+
+def test_holder_shares_for_a_purpose_sees_openings_and_withdraws(chromium: Any, live: LiveServer,
+                                                               shots: Shots) -> None:
+    w = live.world
+    w.issued()
+    context = chromium.new_context(base_url=live.url, locale="zh-CN", bypass_csp=True, **VIEWPORTS["phone"])
+    try:
+        page = context.new_page()
+        sign_in_with_password(page)
+        page.goto("/me/shares")
+        page.locator("#share-purpose-input").fill("仅用于示例公司招聘审核")
+        page.locator("#share-submit").click()
+        item = page.locator("#shares li[data-state='active']")
+        item.wait_for()
+        link = item.locator("a.share-link").get_attribute("href")
+        assert axe_findings(page, "shares") == []
+        visitor = chromium.new_context(base_url=live.url, locale="zh-CN", bypass_csp=True)
+        other = visitor.new_page()
+        other.goto(link)
+        assert other.locator("#share-verdict").get_attribute("data-verdict") == "valid"
+        assert "仅用于示例公司招聘审核" in other.locator("#share-purpose").inner_text()
+        assert axe_findings(other, "share link") == []
+        page.reload()
+        assert "被打开 1 次" in page.locator("#shares").inner_text()
+        shots(page, "shares")
+        page.locator("#shares li[data-state='active'] button").click()
+        page.locator("#shares li[data-state='withdrawn']").wait_for()
+        other.reload()
+        assert other.locator("#share-verdict").get_attribute("data-verdict") == "withdrawn"
+        visitor.close()
+    finally:
+        context.close()

@@ -53,7 +53,7 @@ def issuer_metadata(registry: RegistryDep) -> JSONResponse:
 @router.get("/.well-known/oauth-authorization-server", tags=["wallets"],
             summary="OAuth 2.0 authorization server metadata (RFC 8414) of the issuer", response_model=dict[str, Any])
 def as_metadata(registry: RegistryDep) -> JSONResponse:
-    return JSONResponse(metadata.authorization_server_metadata(registry.base_url, authorization_code=False),
+    return JSONResponse(metadata.authorization_server_metadata(registry.base_url),
                         headers={"Cache-Control": "public, max-age=300"})
 
 

@@ -1,8 +1,8 @@
-"""wallet offers, tokens, nonces, presentation requests (OpenID4VCI, OpenID4VP)
+"""wallet grants, tokens, nonces, presentation requests, purpose-bound shares
 
 Revision ID: 0008
 Revises: 0004
-Create Date: 2026-12-03 08:47:50.441937
+Create Date: 2026-12-03 09:16:47.225132
 """
 
 from __future__ import annotations
@@ -48,6 +48,31 @@ def upgrade() -> None:
     with op.batch_alter_table('vprequest', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_vprequest_account_id'), ['account_id'], unique=False)
 
+    op.create_table('share',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('certificate_id', sa.Integer(), nullable=False),
+    sa.Column('token_salt', sa.String(length=64), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('purpose', sa.String(length=200), nullable=False),
+    sa.Column('credential_id', sa.String(length=64), nullable=False),
+    sa.Column('credential_json', sa.Text(), nullable=False),
+    sa.Column('status_list_id', sa.String(length=32), nullable=False),
+    sa.Column('status_index', sa.Integer(), nullable=False),
+    sa.Column('created_at', titlecred.db.models.UtcDateTime(), nullable=False),
+    sa.Column('valid_until', titlecred.db.models.UtcDateTime(), nullable=False),
+    sa.Column('withdrawn_at', titlecred.db.models.UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_share_account_id_account')),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificate.id'],
+                            name=op.f('fk_share_certificate_id_certificate')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_share')),
+    sa.UniqueConstraint('credential_id', name=op.f('uq_share_credential_id')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_share_token_hash'))
+    )
+    with op.batch_alter_table('share', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_share_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_share_certificate_id'), ['certificate_id'], unique=False)
+
     op.create_table('walletoffer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('offer_key', sa.String(length=64), nullable=False),
@@ -60,6 +85,10 @@ def upgrade() -> None:
     sa.Column('expires_at', titlecred.db.models.UtcDateTime(), nullable=False),
     sa.Column('redeemed_at', titlecred.db.models.UtcDateTime(), nullable=True),
     sa.Column('failed_tries', sa.Integer(), nullable=False),
+    sa.Column('flow', sa.String(length=24), nullable=False),
+    sa.Column('client_id', sa.String(length=300), nullable=True),
+    sa.Column('redirect_uri', sa.String(length=500), nullable=True),
+    sa.Column('code_challenge', sa.String(length=128), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_walletoffer_account_id_account')),
     sa.ForeignKeyConstraint(['certificate_id'], ['certificate.id'],
                             name=op.f('fk_walletoffer_certificate_id_certificate')),
@@ -70,6 +99,17 @@ def upgrade() -> None:
     with op.batch_alter_table('walletoffer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_walletoffer_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_walletoffer_certificate_id'), ['certificate_id'], unique=False)
+
+    op.create_table('shareopen',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('share_id', sa.Integer(), nullable=False),
+    sa.Column('at', titlecred.db.models.UtcDateTime(), nullable=False),
+    sa.Column('outcome', sa.String(length=24), nullable=False),
+    sa.ForeignKeyConstraint(['share_id'], ['share.id'], name=op.f('fk_shareopen_share_id_share')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shareopen'))
+    )
+    with op.batch_alter_table('shareopen', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_shareopen_share_id'), ['share_id'], unique=False)
 
     op.create_table('wallettoken',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -93,11 +133,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_wallettoken_offer_id'))
 
     op.drop_table('wallettoken')
+    with op.batch_alter_table('shareopen', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_shareopen_share_id'))
+
+    op.drop_table('shareopen')
     with op.batch_alter_table('walletoffer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_walletoffer_certificate_id'))
         batch_op.drop_index(batch_op.f('ix_walletoffer_account_id'))
 
     op.drop_table('walletoffer')
+    with op.batch_alter_table('share', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_share_certificate_id'))
+        batch_op.drop_index(batch_op.f('ix_share_account_id'))
+
+    op.drop_table('share')
     with op.batch_alter_table('vprequest', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_vprequest_account_id'))
 

@@ -15,9 +15,10 @@ from titlecred.web.routes import (
     portal_reviews,
     presentations_page,
     scan,
+    shares_page,
     wallet,
 )
 
 ROUTERS: list[APIRouter] = [home.router, login.router, scan.router, lookup.router, holder.router, portal.router,
                             portal_reviews.router, portal_certs.router, portal_reissue.router, wallet.router,
-                            presentations_page.router]
+                            presentations_page.router, shares_page.router]
