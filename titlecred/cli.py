@@ -282,9 +282,9 @@ def _print_result(result: Any) -> None:
 
 
 # Commands of the registry (serve, demo, audit...) and of printing (render) register themselves on `app`.
-from titlecred import cli_printing, cli_registry  # noqa: E402
+from titlecred import cli_elicense, cli_printing, cli_registry  # noqa: E402
 
-_ = (cli_printing, cli_registry)
+_ = (cli_elicense, cli_printing, cli_registry)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from titlecred.api.routes import (
     auth,
     certificates,
     conversions,
+    elicense,
     issuance,
     legacy,
     lookup,
@@ -72,7 +73,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     app.add_middleware(AccessLog)
     app.add_middleware(PublicGzip)
     for module in (public, vcapi, auth, orgs, applications, uploads, conversions, issuance, certificates, legacy,
-                   slips, lookup, reissue_requests):
+                   slips, lookup, reissue_requests, elicense):
         app.include_router(module.router)
     install_pages(app)
     return app
