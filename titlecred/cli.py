@@ -260,7 +260,9 @@ def verify_cmd(
         extra = [] if no_local_trust else local_trust_documents(settings)
         policy = build_policy(list(trust or []), list(status_list or []), trusted_issuers=list(trust_issuer or []),
                               extra_documents=extra, online=online)
-        return verify_input(file, policy)
+        from titlecred.ofd_seal_key import trusted_seal_keys
+
+        return verify_input(file, policy, seal_keys=frozenset() if no_local_trust else trusted_seal_keys(settings))
 
     result = guarded(run, as_json)
     if as_json:

@@ -48,6 +48,7 @@ def render_cmd(
                                                  "(its id then goes into the QR code)")] = None,
     key: Annotated[str | None, typer.Option("--key", help="Key id to sign the QR code with (default: active)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="pdf, or ofd (GB/T 33190, for e-license libraries)")] = "pdf",
+    seal: Annotated[bool, typer.Option("--seal", help="Seal the OFD (SM2/SM3) with this home's seal key")] = False,
 ) -> None:
     """Render the one-page A4 certificate (PDF or OFD) of a full signed credential (the credential is attached)."""
     def refuse() -> None:
@@ -87,6 +88,11 @@ def render_cmd(
             from printing.ofd.package import render_ofd
 
             data = render_ofd(full, text)
+            if seal:
+                from printing.ofd.seal import seal_ofd
+                from titlecred.ofd_seal_key import load_signer
+
+                data = seal_ofd(data, load_signer(settings, str(full["issuer"]["name"])))
         else:
             data = render_pdf(full, text)
         out.parent.mkdir(parents=True, exist_ok=True)
