@@ -19,6 +19,7 @@ import json
 import math
 import threading
 import zlib
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -139,20 +140,32 @@ _cache_lock = threading.Lock()
 
 
 @lru_cache(maxsize=8)
+def background_ops(style: LevelStyle) -> tuple[str, ...]:
+    """The frame and rosette of a level style (drawn first), as content-stream operators."""
+    return tuple(_background(style))
+
+
+@lru_cache(maxsize=8)
 def _background_stream(style: LevelStyle) -> bytes:
     """The frame and rosette of a level style, as a compressed content stream (drawn first)."""
-    return zlib.compress("\n".join(_background(style)).encode("latin-1"), 6)
+    return zlib.compress("\n".join(background_ops(style)).encode("latin-1"), 6)
 
 
 @lru_cache(maxsize=256)
-def _seal_stream(issuer: str) -> bytes:
-    """An issuer's seal, as a compressed content stream (drawn last, over the issuer's name)."""
+def seal_ops(issuer: str) -> tuple[str, ...]:
+    """An issuer's seal (drawn last, over the issuer's name), as content-stream operators."""
     canvas = Canvas()
     canvas.save()
     canvas.gstate("Seal")
     draw_seal(canvas, issuer, SEAL_CX, SEAL_CY, SEAL_R)
     canvas.restore()
-    return zlib.compress(canvas.content(), 6)
+    return tuple(canvas.ops)
+
+
+@lru_cache(maxsize=256)
+def _seal_stream(issuer: str) -> bytes:
+    """An issuer's seal, as a compressed content stream."""
+    return zlib.compress("\n".join(seal_ops(issuer)).encode("latin-1"), 6)
 
 
 # --- the page -----------------------------------------------------------------------------------------
@@ -253,6 +266,29 @@ def _pdf_date(valid_from: str) -> str:
     return "D:" + parsed.strftime("%Y%m%d%H%M%S") + "Z"
 
 
+@dataclass
+class ComposedPage:
+    """One certificate page laid out once, for every output format (PDF here, OFD in `printing.ofd`):
+    the page's own drawing (text through `font`), the cached background and seal, all as the content
+    operators of `printing.pdfdoc.Canvas` (millimetres from the top left, turned into points)."""
+
+    full: dict[str, Any]
+    attached: dict[str, Any]
+    canvas: Canvas
+    font: PageFont
+    style: LevelStyle
+    issuer: str
+    items: list[PageItem]
+
+    @property
+    def background(self) -> tuple[str, ...]:
+        return background_ops(self.style)
+
+    @property
+    def seal(self) -> tuple[str, ...]:
+        return seal_ops(self.issuer)
+
+
 def render_pdf(full_credential: dict[str, Any], compact_qr_text: str, *,
                attach: dict[str, Any] | None = None) -> bytes:
     """The certificate of `full_credential` (signed, full form) as a one-page A4 PDF, with
@@ -260,6 +296,33 @@ def render_pdf(full_credential: dict[str, Any], compact_qr_text: str, *,
 
     `attach` replaces the attached credential, for a reader who may not hold the full one (an
     employer gets the minimal form: the page prints the ID number masked either way)."""
+    page = compose_page(full_credential, compact_qr_text, attach=attach)
+    full, attached, subject = page.full, page.attached, page.full["credentialSubject"]
+    with _cache_lock:
+        background = _background_stream(page.style)
+        seal = _seal_stream(page.issuer)
+    data = json.dumps(attached, ensure_ascii=False, indent=2).encode("utf-8")
+    number_text = str(subject["certificateNumber"])
+    date = _pdf_date(str(full["validFrom"]))
+    return write_document(
+        page.canvas, page.font,
+        title=f"{TITLE} {number_text}",
+        subject=f"{subject['qualification']} · {full['issuer']['name']}",
+        author=str(full["issuer"]["name"]),
+        keywords=f"TitleCred certificate; layout {LAYOUT_VERSION}",
+        date=date,
+        attachment=Attachment(ATTACHMENT_NAME, data, ATTACHMENT_MIME,
+                              f"The {'full' if attach is None else 'minimal'} signed credential (W3C Verifiable "
+                              "Credential) of this certificate", date),
+        ext_gstates={"Seal": "/Type /ExtGState /BM /Multiply /ca 0.92 /CA 0.92"},
+        before=[background],
+        after=[seal],
+    )
+
+
+def compose_page(full_credential: dict[str, Any], compact_qr_text: str, *,
+                 attach: dict[str, Any] | None = None) -> ComposedPage:
+    """Check the credential and lay out its page (see `render_pdf`)."""
     full = _validate(full_credential)
     attached = full if attach is None else _validate_minimal(attach, full)
     fonts = font_set()
@@ -271,9 +334,6 @@ def render_pdf(full_credential: dict[str, Any], compact_qr_text: str, *,
     text_of = {item.role: item.text for item in items}
     page = _Page(fonts)
     c = page.canvas
-    with _cache_lock:
-        background = _background_stream(style)
-        seal = _seal_stream(text_of["issuer"])
 
     # Title, subtitle, the reissue mark, the number, the statement.
     page.centred(TITLE, PAGE_W / 2, 42.0, 25.0, bold=fonts.has_bold, color=style.frame, spacing_pt=3.0)
@@ -363,23 +423,7 @@ def render_pdf(full_credential: dict[str, Any], compact_qr_text: str, *,
                align="center")
 
     _check_order(page.drawn, items)
-    data = json.dumps(attached, ensure_ascii=False, indent=2).encode("utf-8")
-    number_text = str(subject["certificateNumber"])
-    date = _pdf_date(str(full["validFrom"]))
-    return write_document(
-        c, page.font,
-        title=f"{TITLE} {number_text}",
-        subject=f"{subject['qualification']} · {full['issuer']['name']}",
-        author=str(full["issuer"]["name"]),
-        keywords=f"TitleCred certificate; layout {LAYOUT_VERSION}",
-        date=date,
-        attachment=Attachment(ATTACHMENT_NAME, data, ATTACHMENT_MIME,
-                              f"The {'full' if attach is None else 'minimal'} signed credential (W3C Verifiable "
-                              "Credential) of this certificate", date),
-        ext_gstates={"Seal": "/Type /ExtGState /BM /Multiply /ca 0.92 /CA 0.92"},
-        before=[background],
-        after=[seal],
-    )
+    return ComposedPage(full, attached, c, page.font, style, text_of["issuer"], items)
 
 
 def _check_order(drawn: list[str], items: list[PageItem]) -> None:

@@ -272,9 +272,11 @@ def verify_cmd(
     verifier = guarded(trust, as_json)
 
     def run() -> Any:
+        from titlecred.ofd_seal_key import trusted_seal_keys
         from titlecred.printed import verify_input
 
-        return verify_input(file, verifier.policy)
+        seal_keys = frozenset() if no_local_trust else trusted_seal_keys(load_settings())
+        return verify_input(file, verifier.policy, seal_keys=seal_keys)
 
     result = guarded(run, as_json)
     if as_json:
@@ -297,9 +299,9 @@ def _print_result(result: Any) -> None:
 
 
 # Commands of the registry (serve, demo, audit...) and of printing (render) register themselves on `app`.
-from titlecred import cli_printing, cli_registry, cli_site, cli_trust  # noqa: E402
+from titlecred import cli_elicense, cli_printing, cli_registry, cli_site, cli_trust  # noqa: E402
 
-_ = (cli_printing, cli_registry, cli_site, cli_trust)
+_ = (cli_elicense, cli_printing, cli_registry, cli_site, cli_trust)
 
 
 def main() -> None:

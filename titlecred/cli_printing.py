@@ -47,8 +47,15 @@ def render_cmd(
     minimal: Annotated[Path | None, typer.Option("--minimal", help="The certificate's minimal credential "
                                                  "(its id then goes into the QR code)")] = None,
     key: Annotated[str | None, typer.Option("--key", help="Key id to sign the QR code with (default: active)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="pdf, or ofd (GB/T 33190, for e-license libraries)")] = "pdf",
+    seal: Annotated[bool, typer.Option("--seal", help="Seal the OFD (SM2/SM3) with this home's seal key")] = False,
 ) -> None:
-    """Render the one-page A4 certificate PDF of a full signed credential (the credential is attached)."""
+    """Render the one-page A4 certificate (PDF or OFD) of a full signed credential (the credential is attached)."""
+    def refuse() -> None:
+        raise AppError("invalid_format", "--format is pdf or ofd")
+
+    if fmt not in ("pdf", "ofd"):
+        guarded(refuse)
     from issuer.compact import compact_from_full, compact_from_minimal
     from printing.pdf import render_pdf
     from titlecred.issuer_profile import issuer_key, load_profile, open_keystore
@@ -77,9 +84,19 @@ def render_cmd(
                 text = compact_from_minimal(doc, signer, settings.base_url)
             else:
                 text = compact_from_full(full, signer, settings.base_url)
-        pdf = render_pdf(full, text)
+        if fmt == "ofd":
+            from printing.ofd.package import render_ofd
+
+            data = render_ofd(full, text)
+            if seal:
+                from printing.ofd.seal import seal_ofd
+                from titlecred.ofd_seal_key import load_signer
+
+                data = seal_ofd(data, load_signer(settings, str(full["issuer"]["name"])))
+        else:
+            data = render_pdf(full, text)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(pdf)
-        typer.echo(f"rendered {out} ({len(pdf)} bytes; the full credential is attached as credential.jsonld)")
+        out.write_bytes(data)
+        typer.echo(f"rendered {out} ({len(data)} bytes; the full credential is attached as credential.jsonld)")
 
     guarded(run)

@@ -39,7 +39,8 @@ UNTRUSTED_LIMITS = ExtractLimits(isolate=True)
 SUPPORTED_LAYOUTS = ("1",)
 
 
-def verify_input(path: Path | str, policy: Policy, *, limits: ExtractLimits = UNTRUSTED_LIMITS) -> VerificationResult:
+def verify_input(path: Path | str, policy: Policy, *, limits: ExtractLimits = UNTRUSTED_LIMITS,
+                 seal_keys: frozenset[str] = frozenset()) -> VerificationResult:
     """Verify a file (credential JSON, certificate PDF, PNG/JPEG photo, text with the QR text) or a QR text
     given directly as a string."""
     if isinstance(path, str) and FORMAT_PREFIX in path and not Path(path).exists():
@@ -52,12 +53,17 @@ def verify_input(path: Path | str, policy: Policy, *, limits: ExtractLimits = UN
         data = file.read_bytes()
     except OSError as e:
         return unusable("unreadable_file", f"cannot read {file}: {e.strerror}")
-    return verify_bytes(data, policy, limits=limits)
+    return verify_bytes(data, policy, limits=limits, seal_keys=seal_keys)
 
 
-def verify_bytes(data: bytes, policy: Policy, *, limits: ExtractLimits = UNTRUSTED_LIMITS) -> VerificationResult:
+def verify_bytes(data: bytes, policy: Policy, *, limits: ExtractLimits = UNTRUSTED_LIMITS,
+                 seal_keys: frozenset[str] = frozenset()) -> VerificationResult:
     """As `verify_input`, for content already in memory (an upload)."""
     kind = sniff(data)
+    if data[:4] == b"PK\x03\x04":  # an OFD package (ZIP)
+        from titlecred.printed_ofd import verify_ofd
+
+        return verify_ofd(data, policy, seal_keys=seal_keys)
     if kind == "pdf":
         return verify_pdf(data, policy, limits=limits)
     if kind in ("png", "jpeg"):

@@ -71,3 +71,41 @@ def test_render_with_a_given_qr_text(home: Path) -> None:
     (home / "qr.txt").write_text(qr_text, encoding="utf-8")
     result = run("render", str(full), "--out", str(home / "b.pdf"), "--qr-text", str(home / "qr.txt"))
     assert result.exit_code == 0, result.output
+
+
+def test_render_a_sealed_ofd_then_verify_it_and_catch_a_change(home: Path) -> None:
+    import io
+    import zipfile
+
+    from titlecred.cli import app as cli_app
+
+    full = home / "out" / "B2024110100001.full.json"
+    out = home / "cert.ofd"
+    result = run("render", str(full), "--out", str(out), "--format", "ofd", "--seal")
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:4] == b"PK\x03\x04"
+    verified = runner.invoke(cli_app, ["verify", str(out), "--json"])
+    assert verified.exit_code == 0, verified.output
+    checks = {c["name"]: c["outcome"] for c in json.loads(verified.output)["checks"]}
+    assert checks["seal"] == "passed" and checks["printed"] == "passed"
+    # Change one byte of the page (a drawing, not the signed facts): the seal catches it.
+    source = zipfile.ZipFile(io.BytesIO(out.read_bytes()))
+    changed = io.BytesIO()
+    with zipfile.ZipFile(changed, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith("Content.xml"):
+                data = data.replace(b'LineWidth="', b'LineWidth="1', 1)
+            target.writestr(info, data)
+    bad = home / "changed.ofd"
+    bad.write_bytes(changed.getvalue())
+    verified = runner.invoke(cli_app, ["verify", str(bad), "--json"])
+    assert verified.exit_code == 1, verified.output
+    seal = next(c for c in json.loads(verified.output)["checks"] if c["name"] == "seal")
+    assert seal["outcome"] == "failed" and "Content.xml" in seal["reason"]
+
+
+def test_render_refuses_an_unknown_format(home: Path) -> None:
+    full = home / "out" / "B2024110100001.full.json"
+    result = run("render", str(full), "--out", str(home / "x"), "--format", "docx")
+    assert result.exit_code == 2 and "invalid_format" in result.output

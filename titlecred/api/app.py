@@ -26,6 +26,7 @@ from titlecred.api.routes import (
     auth,
     certificates,
     conversions,
+    elicense,
     issuance,
     legacy,
     lookup,
@@ -101,6 +102,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
         apidocs,
         portal_verify,
         shares,
+        elicense,
     )
     for module in routers:
         app.include_router(module.router)

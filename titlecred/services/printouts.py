@@ -42,8 +42,11 @@ class PrintoutFailed(AppError):
         super().__init__(code, message, 503 if code == "fonts_missing" else 409)
 
 
-def certificate_pdf(session: Session, registry: Registry, actor: Principal, cert_id: int) -> Printout:
+def certificate_pdf(session: Session, registry: Registry, actor: Principal, cert_id: int, *,
+                    fmt: str = "pdf") -> Printout:
+    """The certificate's printout as PDF, or (`fmt="ofd"`) as OFD for e-license libraries."""
     from printing.errors import PrintingError
+    from printing.ofd.package import render_ofd
     from printing.pdf import render_pdf
 
     cert = certificates.get(session, actor, cert_id)
@@ -58,8 +61,9 @@ def certificate_pdf(session: Session, registry: Registry, actor: Principal, cert
         raise PrintoutFailed(e.code, e.message) from None
     full_form = certificates.sees_full(actor, cert)
     try:
-        data = render_pdf(full, qr_text, attach=None if full_form else minimal)
+        render = render_ofd if fmt == "ofd" else render_pdf
+        data = render(full, qr_text, attach=None if full_form else minimal)
     except PrintingError as e:
         raise PrintoutFailed(e.code, e.message) from None
-    return Printout(filename=f"{cert.certificate_number}.pdf", data=data,
+    return Printout(filename=f"{cert.certificate_number}.{'ofd' if fmt == 'ofd' else 'pdf'}", data=data,
                     attached="full" if full_form else "minimal")
