@@ -249,8 +249,9 @@ def verify_cmd(
     online: Annotated[bool, typer.Option("--online", help="Resolve did:web over HTTPS")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the structured result")] = False,
 ) -> None:
-    """Verify a credential. Exit 0 if verified, 1 if not, 2 if the input is unusable."""
+    """Verify a credential. Exit 0 if verified, 1 if not, 2 if the input is unreadable or unsupported."""
     from titlecred.trust import build_policy, local_trust_documents
+    from verifier.result import UNCHECKED
 
     def run() -> Any:
         from titlecred.printed import verify_input
@@ -266,8 +267,8 @@ def verify_cmd(
         out_json(result.to_json())
     else:
         _print_result(result)
-    if result.errors:
-        raise typer.Exit(2)
+    if result.errors or result.verdict in UNCHECKED:
+        raise typer.Exit(2)  # unreadable or unsupported: nothing was checked, no verdict on the credential
     raise typer.Exit(0 if result.verified else 1)
 
 
@@ -281,9 +282,9 @@ def _print_result(result: Any) -> None:
 
 
 # Commands of the registry (serve, demo, audit...) and of printing (render) register themselves on `app`.
-from titlecred import cli_printing, cli_registry  # noqa: E402
+from titlecred import cli_issuers, cli_printing, cli_registry  # noqa: E402
 
-_ = (cli_printing, cli_registry)
+_ = (cli_printing, cli_registry, cli_issuers)
 
 
 def main() -> None:
