@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nacl.utils
 
@@ -41,7 +42,7 @@ def _folder(settings: Settings) -> Path:
     return settings.home / "issuers"
 
 
-def add_did_key(settings: Settings, name: str, display_name: str | None = None) -> Instance:
+def add_did_key(settings: Settings, name: str, display_name: str | None = None, **store_options: Any) -> Instance:
     """A new did:key issuer instance `name` with a fresh Ed25519 key; refuses a taken name."""
     if not NAME.fullmatch(name):
         raise AppError("invalid_name", "an issuer instance's name is 1-12 lowercase letters a-z")
@@ -52,7 +53,7 @@ def add_did_key(settings: Settings, name: str, display_name: str | None = None) 
     multibase = SigningKey.from_seed(seed).public_key.multibase
     did = f"did:key:{multibase}"
     home.mkdir(parents=True)
-    store = KeyStore(home / "keys", settings.key_passphrase())
+    store = KeyStore(home / "keys", settings.key_passphrase(), **store_options)
     store.import_seed(did, seed, key_id=multibase)
     profile = IssuerProfile(did=did, name=display_name or name)
     data = {"name": name, "did": did, "displayName": profile.name}

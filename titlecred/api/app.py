@@ -10,7 +10,6 @@ It must never migrate or write to the database itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 
 from fastapi import FastAPI
@@ -60,8 +59,7 @@ def build_registry(settings: Settings, config: RegistryConfig | None = None,
     registry = Registry(profile=profile, keys=KeyProvider(open_keystore(settings)), base_url=settings.base_url,
                         config=config, clock=clock or utc_now, sender=make_sender(config.code_sender))
     for inst in load_instances(settings):
-        registry.instances[inst.name] = replace(registry, profile=inst.profile, keys=KeyProvider(inst.keystore),
-                                                instances={}, instance_name=inst.name, list_prefix=inst.name)
+        registry.add_instance(inst.name, inst.profile, KeyProvider(inst.keystore))
     return registry
 
 

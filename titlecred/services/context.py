@@ -65,6 +65,14 @@ class Registry:
     instance_name: str | None = None
     list_prefix: str = ""
 
+    def add_instance(self, name: str, profile: IssuerProfile, keys: KeyProvider) -> Registry:
+        """Attach issuer instance `name` (its own profile and keys; everything else shared)."""
+        from dataclasses import replace
+
+        inst = replace(self, profile=profile, keys=keys, instances={}, instance_name=name, list_prefix=name)
+        self.instances[name] = inst
+        return inst
+
     def instance_for_issuer(self, issuer: str | None) -> Registry | None:
         """The registry that signs as `issuer` (None: the bureau), or None if no instance does."""
         if issuer is None or issuer == self.profile.did:
