@@ -45,6 +45,7 @@ UNSUPPORTED_CODES = frozenset({
     "unknown_context", "inline_context", "unsupported_context", "protected_term", "invalid_context",
     "unsupported_proof_type", "unknown_cryptosuite", "undefined_term", "canonicalization_error",
     "input_too_large", "canonicalization_work_limit", "work_limit", "unsupported_credential",
+    "unsupported_algorithm", "unsupported_version",
 })
 
 
@@ -78,8 +79,10 @@ class VerificationResult:
             return "unsupported" if self.errors[0].get("code") in UNSUPPORTED_CODES - {"input_too_large"} \
                 else "unreadable"
         failed = {c.name: c for c in self.checks if not c.ok and c.required}
-        if "shape" in failed and failed["shape"].code in ("missing_context", "invalid_shape"):
-            return "unreadable"  # not a Verifiable Credential at all: nothing to call forged
+        if "shape" in failed:
+            # Not a credential we can read (no context, no issuer; a QR text that does not decode):
+            # nothing to call forged. Another TC1 version or signature algorithm: not supported.
+            return "unsupported" if failed["shape"].code in UNSUPPORTED_CODES else "unreadable"
         if "contexts" in failed:
             return "unsupported"
         # A proof that could not be checked (an undefined term, a cryptosuite we do not implement, a
@@ -90,7 +93,7 @@ class VerificationResult:
         if ("proof" in failed and failed["proof"].code in unknown_key) or (
                 "key" in failed and failed["key"].code in unknown_key):
             return "unknown_issuer"
-        if "proof" in failed or "shape" in failed:
+        if "proof" in failed:
             return "tampered"
         if "issuer" in failed:
             return "unknown_issuer"
