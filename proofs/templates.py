@@ -134,11 +134,22 @@ class TemplateCache:
 
     def canonize(self, doc: dict[str, Any], loader: Any, slow: Callable[[dict[str, Any]], str],
                  escape: Escape) -> str:
+        # The fast path is only ever an optimization: any failure of it (a placeholder pyld refuses
+        # where a keyword value belongs, @direction, @language...) falls back to the full path, whose
+        # own errors are the only ones that surface.
+        try:
+            fast = self._fast(doc, loader, slow, escape)
+        except Exception:
+            fast = None
+        return fast if fast is not None else slow(doc)
+
+    def _fast(self, doc: dict[str, Any], loader: Any, slow: Callable[[dict[str, Any]], str],
+              escape: Escape) -> str | None:
         if not hasattr(loader, "urls"):
-            return slow(doc)
+            return None
         plain = self._plain_contexts(loader)
         if not all(isinstance(c, str) and c in plain for c in _contexts(doc, [])):
-            return slow(doc)
+            return None
         leaves: list[str] = []
         shape = _shape(doc, leaves)
         key = (id(loader), json.dumps(shape, sort_keys=True, ensure_ascii=False))
@@ -146,17 +157,19 @@ class TemplateCache:
             known = key in self._data
             template = self._data.get(key)
         if not known:
-            # pyld on the placeholder document: errors (undefined terms...) surface exactly as usual.
-            template = _compile(slow(shape), len(leaves))
+            try:
+                template = _compile(slow(shape), len(leaves))
+            except Exception:
+                template = None  # this shape gets no template; the full path judges the document
             with self._lock:
                 self._data[key] = template
                 if len(self._data) > self._size:
                     self._data.popitem(last=False)
         if template is None:
-            return slow(doc)
+            return None
         for index in template.iri_leaves:
             if not _SAFE_IRI.match(leaves[index]):
-                return slow(doc)
+                return None
         rendered = {"".join(self._part(p, leaves, template, escape) for p in line) for line in template.lines}
         return "".join(sorted(rendered))
 

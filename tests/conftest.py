@@ -12,14 +12,18 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+# The W3C vectors and contexts the tests need, kept in the repository (tests/data/w3c/README.md), so
+# that a fresh clone tests conformance; TITLECRED_SHARED_DIR may name another `shared/` folder.
+TEST_DATA = REPO / "tests" / "data"
+
+
 def shared_dir() -> Path:
     env = os.environ.get("TITLECRED_SHARED_DIR")
     if env:
         return Path(env)
-    for candidate in (REPO.parent / "shared", REPO / "shared"):
-        if candidate.is_dir():
-            return candidate
-    pytest.skip("the shared/ reference folder (W3C vectors) is not beside the repository")
+    if not (TEST_DATA / "w3c" / "vectors").is_dir():
+        pytest.fail(f"the W3C test data is missing from {TEST_DATA / 'w3c'}")
+    return TEST_DATA
 
 
 def load_json(path: Path) -> Any:

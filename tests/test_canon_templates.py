@@ -106,3 +106,53 @@ def test_duplicate_values_collapse_as_in_rdf() -> None:
     canon.canonize(doc, loader)
     doc["credentialSubject"]["annotations"] = ["same", "same"]
     assert canon.canonize(doc, loader) == _plain(doc, loader)
+
+
+# Keyword-valued strings: the template must never put a placeholder where JSON-LD expects a keyword
+# value (@language, @direction, a value object's @type, @id) and surface pyld's complaint about it;
+# any failure of the fast path falls back to pyld, whose result (or error) is the only one that counts.
+KEYWORD_VALUES = st.sampled_from(["ltr", "rtl", "en", "zh-Hans-CN", "", "sideways", "not a tag", "did:example:x",
+                                  "https://example.org/t", "urn:uuid:1", "_:b0", "xsd:string", "@json"])
+EXAMPLES = ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=SAFE_TEXT, language=KEYWORD_VALUES, direction=KEYWORD_VALUES, value_type=KEYWORD_VALUES,
+       odd_id=KEYWORD_VALUES, shape=st.integers(0, 4))
+def test_keyword_valued_strings_canonicalize_like_pyld(text: str, language: str, direction: str,
+                                                       value_type: str, odd_id: str, shape: int) -> None:
+    loader = DocumentLoader()
+    value: dict[str, Any]
+    if shape == 0:
+        value = {"@value": text, "@language": language}
+    elif shape == 1:
+        value = {"@value": text, "@language": language, "@direction": direction}
+    elif shape == 2:
+        value = {"@value": text, "@direction": direction}
+    elif shape == 3:
+        value = {"@value": text, "@type": value_type}
+    else:
+        value = {"@id": odd_id}
+    doc = {"@context": EXAMPLES, "type": ["VerifiableCredential"], "issuer": "did:example:issuer",
+           "name": value, "credentialSubject": {"id": odd_id if shape == 4 else "did:example:s", "note": value}}
+    try:
+        expected = _plain(doc, loader)
+    except Exception as e:
+        with pytest.raises(type(e)):
+            canon.canonize(doc, loader)
+        with pytest.raises(type(e)):
+            canon.canonize(doc, loader)
+        return
+    assert canon.canonize(doc, loader) == expected
+    assert canon.canonize(doc, loader) == expected
+
+
+def test_a_direction_is_never_reported_as_a_canonicalization_error() -> None:
+    # The W3C VC DM suite's case: the template once replaced "ltr" by a placeholder and pyld refused it.
+    loader = DocumentLoader()
+    doc = {"@context": EXAMPLES, "type": ["VerifiableCredential"], "issuer": "did:example:issuer",
+           "name": {"@value": "شهادة", "@language": "ar", "@direction": "rtl"},
+           "credentialSubject": {"id": "did:example:s", "name": {"@value": "Alice", "@direction": "ltr"}}}
+    assert canon.canonize(doc, loader) == _plain(doc, loader)
+    doc["credentialSubject"]["name"]["@value"] = "Bob"
+    assert canon.canonize(doc, loader) == _plain(doc, loader)

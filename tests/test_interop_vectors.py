@@ -55,7 +55,7 @@ def _shared_dir() -> Path:
     """shared/ lies beside the repository (CI: a fresh clone with shared/ beside it)."""
     env = os.environ.get("TITLECRED_SHARED_DIR")
     repo = TESTS.parent
-    candidates = [Path(env)] if env else [repo.parent / "shared", repo / "shared"]
+    candidates = [Path(env)] if env else [repo / "tests" / "data"]
     for candidate in candidates:
         if (candidate / "w3c" / "vectors").is_dir():
             return candidate

@@ -259,8 +259,9 @@ def verify_cmd(
                                                   "TITLECRED_CA_BUNDLE, else the system's)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the structured result")] = False,
 ) -> None:
-    """Verify a credential. Exit 0 if verified, 1 if not, 2 if the input is unusable."""
+    """Verify a credential. Exit 0 if verified, 1 if not, 2 if the input is unreadable or unsupported."""
     from titlecred.cli_trust import print_provenance, run_batch, verify_trust
+    from verifier.result import UNCHECKED
 
     def trust() -> Any:
         return verify_trust(load_settings(), trust_files=list(trust_file or []), status_files=list(status_list or []),
@@ -284,8 +285,8 @@ def verify_cmd(
     else:
         _print_result(result)
         print_provenance(verifier)
-    if result.errors:
-        raise typer.Exit(2)
+    if result.errors or result.verdict in UNCHECKED:
+        raise typer.Exit(2)  # unreadable or unsupported: nothing was checked, no verdict on the credential
     raise typer.Exit(0 if result.verified else 1)
 
 
@@ -299,9 +300,9 @@ def _print_result(result: Any) -> None:
 
 
 # Commands of the registry (serve, demo, audit...) and of printing (render) register themselves on `app`.
-from titlecred import cli_elicense, cli_printing, cli_registry, cli_site, cli_trust  # noqa: E402
+from titlecred import cli_elicense, cli_issuers, cli_printing, cli_registry, cli_site, cli_trust  # noqa: E402
 
-_ = (cli_elicense, cli_printing, cli_registry, cli_site, cli_trust)
+_ = (cli_elicense, cli_issuers, cli_printing, cli_registry, cli_site, cli_trust)
 
 
 def main() -> None:

@@ -81,8 +81,8 @@ def verify_compact(qr_text: str, policy: Policy) -> VerificationResult:
         if e.code in _UNUSABLE:
             return unusable(e.code, e.message)
         result = VerificationResult()
-        result.checks.append(Check("shape", "failed", f"the QR code is damaged or was altered: {e.message}",
-                                   e.code))
+        result.checks.append(Check("shape", "failed", f"the QR code cannot be read (damaged, incomplete or "
+                                   f"altered): {e.message}", e.code))
         return result
 
     result = VerificationResult(credential=doc)

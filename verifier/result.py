@@ -32,10 +32,21 @@ class Check:
         return out
 
 
-# The verdict a person sees, in the order that decides it: a forgery outranks a revocation, which
-# outranks an outage.
-VERDICTS = ("valid", "tampered", "unknown_issuer", "revoked", "suspended", "expired", "not_yet_valid",
-            "invalid", "status_unknown")
+# The verdict a person sees, in the order that decides it: input we cannot read or do not support is
+# said first (it is no forgery: nothing was checked); then a forgery outranks a revocation, which
+# outranks an outage. `tampered` means one thing: a proof failed over a document we could process.
+VERDICTS = ("valid", "unreadable", "unsupported", "tampered", "unknown_issuer", "revoked", "suspended", "expired",
+            "not_yet_valid", "invalid", "status_unknown")
+# Verdicts for which nothing could be checked: the CLI exits 2 on them, the API answers 400.
+UNCHECKED = frozenset({"unreadable", "unsupported"})
+# Codes of what we could read but do not support: contexts we do not hold, inline contexts we refuse,
+# proof types and cryptosuites we do not implement, terms no context defines, work beyond our bounds.
+UNSUPPORTED_CODES = frozenset({
+    "unknown_context", "inline_context", "unsupported_context", "protected_term", "invalid_context",
+    "unsupported_proof_type", "unknown_cryptosuite", "undefined_term", "canonicalization_error",
+    "input_too_large", "canonicalization_work_limit", "work_limit", "unsupported_credential",
+    "unsupported_algorithm", "unsupported_version",
+})
 
 
 @dataclass
@@ -62,12 +73,27 @@ class VerificationResult:
         """One word a person can act on (the scan page's headline)."""
         if self.verified:
             return "valid"
+        if self.errors:
+            # Nothing was checked: the input could not be read (a missing file, not JSON, refused
+            # characters, too large or deep), or it is a form we do not support.
+            return "unsupported" if self.errors[0].get("code") in UNSUPPORTED_CODES - {"input_too_large"} \
+                else "unreadable"
         failed = {c.name: c for c in self.checks if not c.ok and c.required}
+        if "shape" in failed:
+            # Not a credential we can read (no context, no issuer; a QR text that does not decode):
+            # nothing to call forged. Another TC1 version or signature algorithm: not supported.
+            return "unsupported" if failed["shape"].code in UNSUPPORTED_CODES else "unreadable"
+        if "contexts" in failed:
+            return "unsupported"
+        # A proof that could not be checked (an undefined term, a cryptosuite we do not implement, a
+        # work bound) is no evidence of forgery.
+        if "proof" in failed and failed["proof"].code in UNSUPPORTED_CODES:
+            return "unsupported"
         unknown_key = ("unknown_key", "unresolvable_did")
         if ("proof" in failed and failed["proof"].code in unknown_key) or (
                 "key" in failed and failed["key"].code in unknown_key):
             return "unknown_issuer"
-        if self.errors or "proof" in failed or "shape" in failed or "contexts" in failed:
+        if "proof" in failed:
             return "tampered"
         if "issuer" in failed:
             return "unknown_issuer"

@@ -43,6 +43,7 @@ from titlecred.api.routes import (
 )
 from titlecred.db.engine import make_engine, session_factory
 from titlecred.issuer_profile import load_profile, open_keystore
+from titlecred.issuers import load_instances
 from titlecred.services.clock import utc_now
 from titlecred.services.config import RegistryConfig, load_registry_config
 from titlecred.services.context import KeyProvider, Registry
@@ -63,8 +64,11 @@ def build_registry(settings: Settings, config: RegistryConfig | None = None,
     """The issuer (profile and keystore) of `settings.home`; fails at once if there is none."""
     profile = load_profile(settings)
     config = config or load_registry_config(settings)
-    return Registry(profile=profile, keys=KeyProvider(open_keystore(settings)), base_url=settings.base_url,
-                    config=config, clock=clock or utc_now, sender=make_sender(config.code_sender))
+    registry = Registry(profile=profile, keys=KeyProvider(open_keystore(settings)), base_url=settings.base_url,
+                        config=config, clock=clock or utc_now, sender=make_sender(config.code_sender))
+    for inst in load_instances(settings):
+        registry.add_instance(inst.name, inst.profile, KeyProvider(inst.keystore))
+    return registry
 
 
 def create_app(settings: Settings, config: RegistryConfig | None = None, *, registry: Registry | None = None,

@@ -59,6 +59,33 @@ class Registry:
     clock: Callable[[], datetime] = field(default=utc_now)
     # How one-time sign-in codes are sent (TITLECRED_CODE_SENDER; app.build_registry picks it).
     sender: CodeSender = field(default_factory=ConsoleSender)
+    # Further issuer instances (titlecred/issuers.py), each a Registry of its own with its profile and
+    # keys; `list_prefix` names its status lists (`<prefix>revocation-N`); the bureau's is "".
+    instances: dict[str, Registry] = field(default_factory=dict)
+    instance_name: str | None = None
+    list_prefix: str = ""
+
+    def add_instance(self, name: str, profile: IssuerProfile, keys: KeyProvider) -> Registry:
+        """Attach issuer instance `name` (its own profile and keys; everything else shared)."""
+        from dataclasses import replace
+
+        inst = replace(self, profile=profile, keys=keys, instances={}, instance_name=name, list_prefix=name)
+        self.instances[name] = inst
+        return inst
+
+    def instance_for_issuer(self, issuer: str | None) -> Registry | None:
+        """The registry that signs as `issuer` (None: the bureau), or None if no instance does."""
+        if issuer is None or issuer == self.profile.did:
+            return self
+        return next((r for r in self.instances.values() if r.profile.did == issuer), None)
+
+    def for_list(self, list_id: str) -> Registry:
+        """The registry whose key signs status list `list_id` (by its name's prefix)."""
+        for reg in self.instances.values():
+            if reg.list_prefix and list_id.startswith(reg.list_prefix) and \
+                    list_id[len(reg.list_prefix):].split("-", 1)[0] in ("revocation", "suspension"):
+                return reg
+        return self
 
     def now(self) -> datetime:
         return self.clock().replace(microsecond=0)

@@ -15,6 +15,7 @@ It must never sign anything outside the transaction that stores it, nor issue an
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from proofs.errors import ProofLayerError
 from schemas import CREDENTIALS_V2_URL
 from schemas.errors import SchemaLayerError
 from schemas.loader import default_loader
+from schemas.vcdm import credential_problem, ijson_problem, inline_context_problem
 from titlecred.db.models import (
     Account,
     Application,
@@ -40,6 +42,7 @@ from titlecred.db.models import (
     Organization,
     Person,
 )
+from titlecred.db.models_idempotency import IdempotencyKey
 from titlecred.errors import error_code, error_message
 from titlecred.services import applications, audit, numbering, orgs, status
 from titlecred.services.clock import china_year, stamp
@@ -175,12 +178,17 @@ def run_batch(session: Session, registry: Registry, actor: Principal, batch_id: 
 
 # ------------------------------------------------------------------ VC API issuance
 
+DI_V2_URL = "https://w3id.org/security/data-integrity/v2"
+STATUS_V1_URL = "https://www.w3.org/ns/credentials/status/v1"
+CRYPTOSUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022")
+
 
 def _bad(code: str, message: str) -> Invalid:
     return Invalid(code, message, 400)
 
 
-def _prepare(credential: Any, options: dict[str, Any], registry: Registry) -> dict[str, Any]:
+def _prepare(credential: Any, options: dict[str, Any], registry: Registry) -> tuple[dict[str, Any], Registry]:
+    """The document to sign and the issuer (bureau or instance) that signs it; `Invalid` otherwise."""
     if not isinstance(credential, dict):
         raise _bad("malformed_credential", "credential must be a JSON object")
     doc = dict(credential)
@@ -188,6 +196,9 @@ def _prepare(credential: Any, options: dict[str, Any], registry: Registry) -> di
         check_document(doc)
     except ProofLayerError as e:
         raise Invalid(e.code, e.message, 413 if e.code == "input_too_large" else 400) from None
+    problem = ijson_problem(doc)
+    if problem:
+        raise _bad(*problem)
     if "proof" in doc:
         raise _bad("already_signed", "the credential already has a proof")
     ctx = doc.get("@context")
@@ -195,38 +206,50 @@ def _prepare(credential: Any, options: dict[str, Any], registry: Registry) -> di
         # VC-DI: a credential sent without a context gets the VC 2.0 context.
         doc = {"@context": [CREDENTIALS_V2_URL], **doc}
         ctx = doc["@context"]
-    contexts = ctx if isinstance(ctx, list) else [ctx]
-    if not contexts or not all(isinstance(c, str) for c in contexts):
-        raise _bad("invalid_context", "@context must be a URL or a list of URLs (inline contexts are not accepted)")
-    if contexts[0] not in (CREDENTIALS_V2_URL, CREDENTIALS_V1_URL):
+    contexts = list(ctx) if isinstance(ctx, list) else [ctx]
+    if not contexts or contexts[0] not in (CREDENTIALS_V2_URL, CREDENTIALS_V1_URL):
         raise _bad("invalid_context", "the first @context must be the VC Data Model context")
     loader = default_loader()
     for c in contexts:
-        if not loader.knows(c):
+        if isinstance(c, dict):
+            problem = inline_context_problem(c)
+            if problem:
+                raise _bad(*problem)
+        elif not isinstance(c, str):
+            raise _bad("invalid_context", "each @context entry must be a URL or an object")
+        elif not loader.knows(c):
             raise _bad("unknown_context", f"@context {c} is not one this issuer knows")
+    if contexts[0] == CREDENTIALS_V1_URL and DI_V2_URL not in contexts:
+        # A VC 1.1 context does not define DataIntegrityProof: add its context, as peers do.
+        contexts.append(DI_V2_URL)
+        doc["@context"] = contexts
     types = doc.get("type")
     type_list = types if isinstance(types, list) else [types]
     if "VerifiableCredential" not in type_list or not all(isinstance(t, str) for t in type_list):
         raise _bad("invalid_type", "type must include VerifiableCredential")
-    issuer = doc.get("issuer")
-    if issuer is None:
+    if "issuer" not in doc:
+        signer = registry
         doc["issuer"] = registry.profile.did
     else:
+        issuer = doc["issuer"]
+        if issuer is None:
+            raise _bad("invalid_issuer", "issuer is null: give the issuer's URL, or leave it out")
         issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
-        if issuer_id != registry.profile.did:
-            raise _bad("wrong_issuer", f"this service issues only as {registry.profile.did}")
+        found = registry.instance_for_issuer(issuer_id) if isinstance(issuer_id, str) else None
+        if found is None:
+            mine = ", ".join([registry.profile.did, *(r.profile.did for r in registry.instances.values())])
+            raise _bad("wrong_issuer", f"this service issues only as {mine}")
+        signer = found
     subject = doc.get("credentialSubject")
     subjects = subject if isinstance(subject, list) else [subject]
     if not subjects or not all(isinstance(s, dict) and s for s in subjects):
         raise _bad("invalid_subject", "credentialSubject must be a non-empty object (or a list of them)")
-    if "credentialStatus" in doc:
-        raise _bad("status_assigned_by_issuer", "the issuer assigns credentialStatus: ask for it with "
-                   'options.credentialStatus = {"type": "BitstringStatusListEntry"}')
     credential_id = options.get("credentialId")
     if "id" not in doc and isinstance(credential_id, str):
         doc["id"] = credential_id
-    if "id" in doc and not (isinstance(doc["id"], str) and ":" in doc["id"]):
-        raise _bad("invalid_id", "id must be a URL")
+    problem = credential_problem(doc)
+    if problem:
+        raise _bad(*problem)
     for key in ("validFrom", "validUntil", "issuanceDate", "expirationDate"):
         if key in doc and parse_datetime(doc[key]) is None:
             raise _bad("invalid_date", f"{key} must be an XML Schema date-time stamp")
@@ -235,44 +258,130 @@ def _prepare(credential: Any, options: dict[str, Any], registry: Registry) -> di
         raise _bad("invalid_date", "validUntil is before validFrom")
     if contexts[0] == CREDENTIALS_V1_URL and "issuanceDate" not in doc:
         doc["issuanceDate"] = stamp(registry.now())
-    return doc
+    return doc, signer
 
 
 def _wants_status(options: dict[str, Any], doc: dict[str, Any]) -> bool:
     wanted = options.get("credentialStatus")
-    if not isinstance(wanted, dict) or wanted.get("type") != "BitstringStatusListEntry":
+    if wanted is None:
         return False
+    if not isinstance(wanted, dict) or wanted.get("type") != "BitstringStatusListEntry":
+        raise _bad("unsupported_status", 'options.credentialStatus must be {"type": "BitstringStatusListEntry"}')
     ctx = doc["@context"]
-    # The status terms are in the VC 2.0 context; a 1.1 credential would need the status context too.
-    return (ctx[0] if isinstance(ctx, list) else ctx) == CREDENTIALS_V2_URL or \
-        "https://www.w3.org/ns/credentials/status/v1" in (ctx if isinstance(ctx, list) else [ctx])
+    contexts = ctx if isinstance(ctx, list) else [ctx]
+    # The status terms are in the VC 2.0 context; a 1.1 credential needs the status context too.
+    if contexts[0] != CREDENTIALS_V2_URL and STATUS_V1_URL not in contexts:
+        doc["@context"] = [*contexts, STATUS_V1_URL]
+    return True
+
+
+def _cryptosuite(options: dict[str, Any]) -> str:
+    suite = options.get("cryptosuite", "eddsa-rdfc-2022")
+    if suite not in CRYPTOSUITES:
+        raise _bad("unsupported_cryptosuite", f"options.cryptosuite must be one of {', '.join(CRYPTOSUITES)}")
+    return str(suite)
+
+
+def _request_hash(credential: Any, options: dict[str, Any], signer: Registry) -> str:
+    text = json.dumps([credential, options, signer.profile.did], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _repeat(session: Session, actor: Principal, key: str, request_hash: str) -> dict[str, Any] | None:
+    row = session.exec(select(IdempotencyKey).where(IdempotencyKey.account_id == actor.account_id,
+                                                    IdempotencyKey.key == key)).first()
+    if row is None:
+        return None
+    if row.request_hash != request_hash:
+        raise Invalid("idempotency_key_reused", "this Idempotency-Key was used with a different request", 422)
+    issued = session.get(IssuedCredential, row.issued_credential_id)
+    assert issued is not None
+    stored: dict[str, Any] = json.loads(issued.json_text)
+    return stored
 
 
 def issue_vc(session: Session, registry: Registry, actor: Principal, credential: Any,
-             options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Sign a caller's credential as the bureau (VC API); optionally with status entries."""
+             options: dict[str, Any] | None = None, *, idempotency_key: str | None = None,
+             instance: str | None = None) -> dict[str, Any]:
+    """Sign a caller's credential as the bureau or one of its issuer instances (VC API).
+
+    A repeat is idempotent: with the same `Idempotency-Key` (per account) it returns the credential
+    the first request issued; without a key, a request that yields the very same signed bytes (same
+    document, same second) returns that same credential. Anything else is a new credential.
+    """
     require_bureau(actor, "only the bureau's API clients may issue credentials")
     options = options if isinstance(options, dict) else {}
-    doc = _prepare(credential, options, registry)
-    now = registry.now()
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 255):
+        raise _bad("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 characters")
+    if instance is not None:
+        found = registry.instances.get(instance)
+        if found is None:
+            raise NotFound("issuer instance")
+        if isinstance(credential, dict) and "issuer" not in credential:
+            credential = {**credential, "issuer": found.profile.did}
+    doc, signer = _prepare(credential, options, registry)
+    if instance is not None and signer is not registry.instances[instance]:
+        raise _bad("wrong_issuer", f"this endpoint issues only as {registry.instances[instance].profile.did}")
+    suite = _cryptosuite(options)
+    request_hash = _request_hash(credential, options, signer)
+    if idempotency_key is not None:
+        repeat = _repeat(session, actor, idempotency_key, request_hash)
+        session.rollback()
+        if repeat is not None:
+            return repeat
+    try:
+        return _sign_and_record(session, signer, actor, doc, options, suite, idempotency_key, request_hash)
+    except IntegrityError:
+        # A concurrent request with the same key, or the very same bytes, won: return what it issued.
+        session.rollback()
+        if idempotency_key is not None:
+            repeat = _repeat(session, actor, idempotency_key, request_hash)
+            if repeat is not None:
+                return repeat
+            raise
+        # Once more: the same bytes are now found and returned (or, a second later, a new credential).
+        return _sign_and_record(session, signer, actor, doc, options, suite, idempotency_key, request_hash)
+
+
+def _sign_and_record(session: Session, signer: Registry, actor: Principal, doc: dict[str, Any],
+                     options: dict[str, Any], suite: str, idempotency_key: str | None,
+                     request_hash: str) -> dict[str, Any]:
+    now = signer.now()
     with atomic(session):
         if _wants_status(options, doc):
-            alloc = status.allocate(session, registry, credential_id=doc.get("id"))
-            doc["credentialStatus"] = alloc.entries
-        key = registry.keys.active()
+            alloc = status.allocate(session, signer, credential_id=doc.get("id"))
+            given = doc.get("credentialStatus")
+            doc["credentialStatus"] = alloc.entries if given is None else \
+                [*(given if isinstance(given, list) else [given]), *alloc.entries]
+        key = signer.keys.active()
         try:
-            signed = sign_document(doc, key, created=stamp(now))
+            signed = sign_document(doc, key, created=stamp(now), cryptosuite=suite)
         except (ProofLayerError, SchemaLayerError) as e:
             raise Invalid(e.code, e.message, 400) from None
         digest = audit.credential_hash(signed)
+        existing = session.exec(select(IssuedCredential).where(IssuedCredential.hash == digest)).first()
+        if existing is not None and idempotency_key is None:
+            # The same request within the same second: the very same credential, already issued.
+            stored: dict[str, Any] = json.loads(existing.json_text)
+            return stored
         row = IssuedCredential(credential_id=signed.get("id"), account_id=actor.account_id,
                                json_text=json.dumps(signed, ensure_ascii=False), hash=digest,
                                key_id=key.verification_method, issued_at=now)
-        session.add(row)
-        session.flush()
-        entry = audit.append(session, at=now, actor=actor.actor, action="credential.issued",
-                             subject=f"credential:{row.id}",
-                             details={"issuedCredentialId": row.id, "credentialId": signed.get("id"),
-                                      "hash": digest, "keyId": key.verification_method})
-        session.add(CredentialHash(hash=digest, audit_seq=entry.seq, credential_id=str(signed.get("id", ""))))
+        if existing is not None:
+            row = existing  # a new key for bytes already issued: remember the key, issue nothing new
+        else:
+            session.add(row)
+            session.flush()
+            entry = audit.append(session, at=now, actor=actor.actor, action="credential.issued",
+                                 subject=f"credential:{row.id}",
+                                 details={"issuedCredentialId": row.id, "credentialId": signed.get("id"),
+                                          "hash": digest, "keyId": key.verification_method,
+                                          "issuer": signer.profile.did})
+            session.add(CredentialHash(hash=digest, audit_seq=entry.seq,
+                                       credential_id=str(signed.get("id", ""))))
+        if idempotency_key is not None:
+            assert row.id is not None and actor.account_id is not None
+            session.add(IdempotencyKey(account_id=actor.account_id, key=idempotency_key,
+                                       request_hash=request_hash, issued_credential_id=row.id, created_at=now))
+            session.flush()
     return signed

@@ -52,14 +52,16 @@ def _number(list_id: str) -> int:
 def _open_list(session: Session, registry: Registry, purpose: str) -> StatusList:
     """The list of `purpose` that gives out indexes now, locked; a new one when the last is full."""
     cap = int(registry.config.status_list_bits * registry.config.status_fill_limit)
+    # An issuer instance's lists are `<its name>revocation-N`: the bureau's are `revocation-N`.
+    name = registry.list_prefix + purpose
     rows = session.exec(select(StatusList).where(StatusList.purpose == purpose)).all()
-    rows = sorted(rows, key=lambda r: _number(r.id))
+    rows = sorted((r for r in rows if r.id.rsplit("-", 1)[0] == name), key=lambda r: _number(r.id))
     for row in rows:
         if row.used < cap:
             lst = locked(session, select(StatusList).where(StatusList.id == row.id))
             if lst is not None and lst.used < cap:
                 return lst
-    list_id = f"{purpose}-{(_number(rows[-1].id) + 1) if rows else 1}"
+    list_id = f"{name}-{(_number(rows[-1].id) + 1) if rows else 1}"
     size = max(registry.config.status_list_bits, bitstring.MIN_BITS)
     insert_ignore(session, StatusList, {"id": list_id, "purpose": purpose, "size_bits": size,
                                         "bits": bytes(bitstring.empty(size)), "used": 0, "version": 1,
@@ -153,6 +155,7 @@ def list_credential(registry: Registry, lst: StatusList) -> dict[str, Any]:
 
 
 def _publish(registry: Registry, lst: StatusList) -> None:
+    registry = registry.for_list(lst.id)  # an issuer instance's list is signed by that instance
     now = registry.now()
     key = registry.keys.active()
     signed = sign_document(list_credential(registry, lst), key, created=stamp(now))
@@ -171,6 +174,7 @@ def republish(registry: Registry, lst: StatusList) -> None:
 
 
 def _fresh(registry: Registry, lst: StatusList) -> bool:
+    registry = registry.for_list(lst.id)
     if lst.published_json is None or lst.published_version != lst.version or lst.published_at is None:
         return False
     if registry.now() >= lst.published_at + registry.config.status_valid_for / 2:
@@ -203,9 +207,9 @@ def ensure_lists(session: Session, registry: Registry) -> list[StatusList]:
     """The first list of each purpose exists and is published (start-up, demo)."""
     with atomic(session):
         for purpose in PURPOSES:
-            if session.exec(select(StatusList).where(StatusList.purpose == purpose)).first() is None:
+            if session.get(StatusList, f"{registry.list_prefix}{purpose}-1") is None:
                 _open_list(session, registry, purpose)
-    return [published(session, registry, f"{p}-1") for p in PURPOSES]
+    return [published(session, registry, f"{registry.list_prefix}{p}-1") for p in PURPOSES]
 
 
 class DatabaseStatusSource:

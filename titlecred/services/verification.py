@@ -47,7 +47,8 @@ REQUEST_LIMITS = Limits(max_bytes=1024 * 1024, max_depth=26, max_nodes=20_000, m
 def policy(session: Session, registry: Registry, checks: Any = None) -> Policy:
     resolver = DidResolver([registry.did_document()], online=False)
     skip_status = isinstance(checks, list) and "credentialStatus" not in checks and "status" not in checks
-    return Policy(resolver=resolver, trusted_issuers=frozenset({registry.profile.did}),
+    ours = frozenset({registry.profile.did, *(r.profile.did for r in registry.instances.values())})
+    return Policy(resolver=resolver, trusted_issuers=ours,
                   unsafe_any_issuer=registry.config.verify_any_issuer,
                   status=DatabaseStatusSource(session, registry), unsafe_skip_status=skip_status,
                   evidence=evidence_lookup(session), now=registry.now())

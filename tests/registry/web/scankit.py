@@ -28,7 +28,8 @@ from verifier.compact import decode_qr
 VERDICT_WORDS = {
     "valid": "有效", "revoked": "已撤销", "suspended": "已暂停", "expired": "已过期", "tampered": "签名无效",
     "unknown_issuer": "未知签发机关", "key_revoked": "签名不可信", "status_unknown": "无法核验状态",
-    "keys_unavailable": "暂时无法核验", "not_titlecred": "不是电子职称证书二维码",
+    "keys_unavailable": "暂时无法核验", "not_titlecred": "不是电子职称证书二维码", "unreadable": "无法读取",
+    "unsupported": "无法在此核验",
 }
 OTHER_DID = "did:web:hrss.other-city.example.cn"
 
@@ -60,6 +61,15 @@ def signed_qr(base_url: str, minimal: dict[str, Any], key: IssuerKey, **changes:
     doc.update(changes)
     claims = compact.claims_from_credential(doc, key.verification_method, signed_at=datetime.now(UTC))
     return compact.make_qr_text(base_url, compact.encode_cose(claims, key.verification_method, key.sign))
+
+
+def other_version_qr(live: LiveServer, cert: dict[str, Any]) -> str:
+    """The same facts, validly signed, in a TC1 format version no reader implements yet."""
+    key = live.registry.keys.active()
+    claims = compact.claims_from_credential(_unsigned(cert["minimalCredential"]), key.verification_method,
+                                            signed_at=datetime.now(UTC))
+    claims[0] = 99
+    return compact.make_qr_text(live.url, compact.encode_cose(claims, key.verification_method, key.sign))
 
 
 def expired_qr(live: LiveServer, cert: dict[str, Any]) -> str:

@@ -27,6 +27,7 @@ from registry.web.scankit import (
     flip,
     issued,
     other_issuer_qr,
+    other_version_qr,
     payload,
     qr_of,
     record_qr,
@@ -97,7 +98,8 @@ def test_each_verdict_reads_clearly_on_phone_and_desktop(page: Any, live: LiveSe
         ("revoked", qr_of(live, revoked)),
         ("expired", expired_qr(live, valid)),
         ("tampered", structural),
-        ("tampered", undecodable),
+        ("unreadable", undecodable),
+        ("unsupported", other_version_qr(live, valid)),
         ("unknown_issuer", other_issuer_qr(live, valid)),
     ]
     for expected, qr in cases:
@@ -125,11 +127,13 @@ def test_each_verdict_reads_clearly_on_phone_and_desktop(page: Any, live: LiveSe
     assert facts_valid["身份证号（部分隐藏）"] == valid["idNumberMasked"]
     assert "请将以下信息与纸质证书逐项核对" in page.locator("#facts").inner_text()
 
-    # Tampered QR codes say why: one's signature does not match, the other does not even decode.
+    # A changed QR code whose signature does not match is tampered; one that does not even decode is
+    # unreadable: nothing could be checked, so it is not called a forgery.
     scan(page, structural)
     assert "签名不符" in page.locator(".verdict-explain").inner_text()
     scan(page, undecodable)
-    assert "损坏或被改动" in page.locator(".verdict-explain").inner_text()
+    assert "无从核验" in page.locator(".verdict-explain").inner_text()
+    assert "不表示它被篡改" in page.locator(".verdict-explain").inner_text()
     assert "原件" in page.locator(".verdict-todo").inner_text()
 
     # The bureau's key is revoked as compromised: a QR code signed after the compromise is invalid, one

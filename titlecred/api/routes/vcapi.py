@@ -2,7 +2,8 @@
 
 - POST /credentials/issue: the bureau's API clients; 201 {"verifiableCredential"}; 400 on bad input.
 - POST /credentials/verify: public; 200 {"verified": true, ...}, or 422 {"verified": false,
-  "problemDetails"} when the credential does not verify, 400 when the request cannot be read.
+  "problemDetails"} when the credential does not verify, 400 when it cannot be read or is not
+  supported (`results.verdict` "unreadable" or "unsupported": nothing was checked).
 - POST /presentations/verify: public; signed and unsigned presentations, challenge and domain checked.
 - POST /credentials/status and POST /status/{id}/publish (VCALM): the bureau sets a credential's status.
 
@@ -26,6 +27,7 @@ from titlecred.api.problems import MEDIA_TYPE, PROBLEM_BASE
 from titlecred.services import certificates, issuance, verification
 from titlecred.services.errors import Invalid
 from titlecred.services.rows import parse_json_object
+from verifier.result import UNCHECKED
 
 router = APIRouter(tags=["VC API"])
 
@@ -53,14 +55,27 @@ def _not_verified(status: int, code: str, detail: str, details: list[dict[str, A
 @router.post("/credentials/issue", summary="Issue (sign) a credential as the bureau (bureau API token)",
              status_code=201, response_model=m.IssueResponse, responses=m.PROBLEMS, openapi_extra=_doc(m.IssueRequest))
 async def issue(request: Request, session: SessionDep, registry: RegistryDep, actor: PrincipalDep) -> JSONResponse:
+    return await _issue(request, session, registry, actor, None)
+
+
+@router.post("/issuers/{name}/credentials/issue", summary="Issue (sign) a credential as one issuer instance",
+             status_code=201, response_model=m.IssueResponse, responses=m.PROBLEMS, openapi_extra=_doc(m.IssueRequest))
+async def issue_as(request: Request, name: Annotated[str, Path(max_length=12, pattern=r"^[a-z]+$")],
+                   session: SessionDep, registry: RegistryDep, actor: PrincipalDep) -> JSONResponse:
+    return await _issue(request, session, registry, actor, name)
+
+
+async def _issue(request: Request, session: SessionDep, registry: RegistryDep, actor: PrincipalDep,
+                 instance: str | None) -> JSONResponse:
     body = await _body(request)
     unknown = sorted(set(body) - {"credential", "options"})
     if unknown:
         raise Invalid("unknown_field", f"unknown field(s): {', '.join(unknown)}", 400, unknown[0])
     if "credential" not in body:
         raise Invalid("missing_field", "credential is required", 400, "credential")
-    signed = await run_in_threadpool(issuance.issue_vc, session, registry, actor, body["credential"],
-                                     body.get("options"))
+    signed = await run_in_threadpool(lambda: issuance.issue_vc(
+        session, registry, actor, body["credential"], body.get("options"),
+        idempotency_key=request.headers.get("idempotency-key"), instance=instance))
     return JSONResponse({"verifiableCredential": signed}, status_code=201)
 
 
@@ -90,15 +105,17 @@ async def verify(request: Request, session: SessionDep, registry: RegistryDep) -
     except Invalid as e:
         parsing = {"type": verification.VC_DM + "PARSING_ERROR", "code": e.code, "title": "unreadable",
                    "detail": e.message}
-        return _not_verified(e.status, e.code, e.message, [parsing])
+        return _not_verified(e.status, e.code, e.message, [parsing], {"verdict": "unreadable", "checks": []})
     vc = body.get("verifiableCredential")
     if not isinstance(vc, dict):
-        return _not_verified(400, "malformed_request", "verifiableCredential must be a JSON object", [])
+        return _not_verified(400, "malformed_request", "verifiableCredential must be a JSON object", [],
+                             {"verdict": "unreadable", "checks": []})
     result = await run_in_threadpool(verification.verify_vc, session, registry, vc, body.get("options"))
     results = verification.results_json(result)
     if result.verified:
         return JSONResponse({"verified": True, "results": results, "problemDetails": []})
-    status = 400 if result.errors and not result.checks else 422
+    # Input we cannot read or do not support is a bad request (400), not a failed verification (422).
+    status = 400 if result.verdict in UNCHECKED else 422
     return _not_verified(status, "not_verified", f"the credential did not verify ({result.verdict})",
                          verification.problem_details(result), results)
 

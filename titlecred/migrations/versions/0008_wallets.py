@@ -1,7 +1,7 @@
 """wallet grants, tokens, nonces, presentation requests, purpose-bound shares
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-03 09:16:47.225132
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import titlecred.db.models
 
 revision: str = '0008'
-down_revision: str | None = '0004'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -22,7 +22,7 @@ const input = $("qr-input");
 const TONE = {
   valid: "ok", revoked: "bad", tampered: "bad", unknown_issuer: "bad", key_revoked: "bad",
   suspended: "warn", expired: "warn", not_yet_valid: "warn", status_unknown: "unknown",
-  keys_unavailable: "unknown", unsupported: "unknown", not_titlecred: "warn",
+  keys_unavailable: "unknown", unsupported: "unknown", not_titlecred: "warn", unreadable: "warn",
 };
 const ICON = { ok: "✓", bad: "✕", warn: "!", unknown: "?" };
 
@@ -82,7 +82,8 @@ function explanation(result) {
     const which = { key_compromised: "compromised", key_needs_evidence: "needs_evidence" }[j.code] || "not_authorized";
     return t(`scan.verdict.key_revoked.${which}`, values);
   }
-  if (v === "tampered") return t(`scan.verdict.tampered.${result.reason === "signature" ? "signature" : "damaged"}`);
+  if (v === "tampered") return t("scan.verdict.tampered.signature");
+  if (v === "unsupported" && result.reason === "format") return t("scan.verdict.unsupported.format");
   if (v === "status_unknown") {
     values.why = t(`scan.why.${result.status.why || "unavailable"}`);
   }

@@ -15,7 +15,7 @@ export class TC1Error extends Error {
   }
 }
 
-// Codes of text that is not a TitleCred QR code at all (as opposed to ours, damaged: tampered).
+// Codes of text that is not a TitleCred QR code at all (as opposed to ours, damaged: unreadable).
 export const UNUSABLE = ["not_titlecred_qr", "input_too_large"];
 
 const ZDICT = new TextEncoder().encode(F.ZDICT_TEXT);

@@ -1,22 +1,25 @@
 // Verify a QR code's TC1 form in the browser and reach one verdict a person can act on.
 //
 // The same checks as verifier/compact.py, against this site's own published material:
-//   shape     the text decodes to a well-formed TC1 form (tc1.js)              else "tampered"
+//   shape     the text decodes to a well-formed TC1 form (tc1.js)              else "unreadable"
+//             (or "unsupported": another TC1 version or signature algorithm; "not_titlecred": not ours)
 //   issuer    the kid is a key of the DID in /.well-known/did.json             else "unknown_issuer"
 //   proof     Ed25519 over the COSE Sig_structure (WebCrypto)                  else "tampered"
 //   key       its state when signed (keys/state.py judge_signature_time)       else "key_revoked"
 //   status    the bits of the status lists the claims name (/status/...)       "revoked" / "suspended"
 //   validity  validFrom / validUntil                                           "expired" / "not_yet_valid"
 // An outage is never a forgery: no keys → "keys_unavailable", no status → "status_unknown", no
-// Ed25519 in this browser → "unsupported"; none of them says the certificate is invalid.
+// Ed25519 in this browser → "unsupported"; none of them says the certificate is invalid. "tampered"
+// means one thing: a signature failed over content this page could read.
 //
 // Status lists and the DID document are trusted as this origin serves them, without checking the
 // lists' Data Integrity proofs here: the page's own code comes from the same origin, so whoever could
 // alter them could alter this script as well (see docs/printing.md, "The scan page").
 
-import { decodeQr, parseDateTime, TC1Error, UNUSABLE } from "./tc1.js";
+import { decodeQr, parseDateTime, TC1Error } from "./tc1.js";
 
 const DID_PATH = "/.well-known/did.json";
+const UNSUPPORTED_FORM = ["unsupported_algorithm", "unsupported_version"];
 const MAX_LIST_BYTES = 16 * 1024 * 1024;
 const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
@@ -253,9 +256,12 @@ export async function verifyQr(qrText, { fetchData, now = Date.now(), origin = g
     decoded = decodeQr(qrText);
   } catch (e) {
     if (!(e instanceof TC1Error)) throw e;
-    if (UNUSABLE.includes(e.code)) return { verdict: "not_titlecred", checks: [check("shape", false, e.code, e.message)] };
     checks.push(check("shape", false, e.code, e.message));
-    return { verdict: "tampered", reason: "damaged", checks };
+    if (e.code === "not_titlecred_qr") return { verdict: "not_titlecred", checks };
+    // A form we do not implement (another version or algorithm): nothing checked, nothing forged.
+    if (UNSUPPORTED_FORM.includes(e.code)) return { verdict: "unsupported", reason: "format", checks };
+    // Ours but damaged, incomplete or too long to read: no signature to check, so no forgery to call.
+    return { verdict: "unreadable", reason: "damaged", checks };
   }
   checks.push(check("shape", true, "", "format TC1"));
   const { kid, issuer } = decoded;
