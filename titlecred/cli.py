@@ -281,9 +281,13 @@ def _print_result(result: Any) -> None:
 
 
 # Commands of the registry (serve, demo, audit...) and of printing (render) register themselves on `app`.
-from titlecred import cli_printing, cli_registry  # noqa: E402
+from titlecred import (  # noqa: E402
+    cli_batch,
+    cli_printing,
+    cli_registry,
+)
 
-_ = (cli_printing, cli_registry)
+_ = (cli_printing, cli_registry, cli_batch)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from titlecred.api.limits import BodyLimit
 from titlecred.api.routes import (
     applications,
     auth,
+    batch_runs,  # issue 17
     certificates,
     conversions,
     issuance,
@@ -74,5 +75,6 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     for module in (public, vcapi, auth, orgs, applications, uploads, conversions, issuance, certificates, legacy,
                    slips, lookup, reissue_requests):
         app.include_router(module.router)
+    app.include_router(batch_runs.router)
     install_pages(app)
     return app

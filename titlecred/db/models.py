@@ -447,3 +447,4 @@ __all__ = [
     "NumberCounter", "Organization", "OtpChallenge", "Person", "Photo", "QuerySlip", "RateCounter",
     "ReissueRequest", "ReviewStep", "StatusEntry", "StatusList", "UploadBatch", "metadata",
 ]
+from titlecred.db import models_batch as _models_batch  # noqa: E402,F401  (batch runs, issue 17)
