@@ -300,9 +300,17 @@ def _print_result(result: Any) -> None:
 
 
 # Commands of the registry (serve, demo, audit...) and of printing (render) register themselves on `app`.
-from titlecred import cli_elicense, cli_issuers, cli_printing, cli_registry, cli_site, cli_trust  # noqa: E402
+from titlecred import (  # noqa: E402
+    cli_batch,
+    cli_elicense,
+    cli_issuers,
+    cli_printing,
+    cli_registry,
+    cli_site,
+    cli_trust,
+)
 
-_ = (cli_elicense, cli_issuers, cli_printing, cli_registry, cli_site, cli_trust)
+_ = (cli_batch, cli_elicense, cli_issuers, cli_printing, cli_registry, cli_site, cli_trust)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from titlecred.api.routes import (
     apidocs,
     applications,
     auth,
+    batch_runs,  # issue 17
     certificates,
     conversions,
     elicense,
@@ -110,5 +111,6 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(batch_runs.router)
     install_pages(app)
     return app

@@ -276,6 +276,7 @@ class IssuedItem(BaseModel):
 class RunOut(BaseModel):
     issued: list[IssuedItem]
     failed: list[dict[str, Any]]
+    runId: int | None = None  # the durable report: GET /api/issuance/runs/{runId}
 
 
 # ------------------------------------------------------------------ certificates

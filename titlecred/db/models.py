@@ -447,5 +447,6 @@ __all__ = [
     "NumberCounter", "Organization", "OtpChallenge", "Person", "Photo", "QuerySlip", "RateCounter",
     "ReissueRequest", "ReviewStep", "StatusEntry", "StatusList", "UploadBatch", "metadata",
 ]
+from titlecred.db import models_batch as _models_batch  # noqa: E402,F401  (batch runs, issue 17)
 from titlecred.db import models_idempotency  # noqa: E402,F401
 from titlecred.db.models_wallet import Share, ShareOpen, VpRequest, WalletNonce, WalletOffer, WalletToken  # noqa: E402,F401

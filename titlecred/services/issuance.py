@@ -43,12 +43,11 @@ from titlecred.db.models import (
     Person,
 )
 from titlecred.db.models_idempotency import IdempotencyKey
-from titlecred.errors import error_code, error_message
 from titlecred.services import applications, audit, numbering, orgs, status
 from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
 from titlecred.services.elicense_id import with_identifier
-from titlecred.services.errors import TYPED_ERRORS, Conflict, Invalid, NotFound
+from titlecred.services.errors import Conflict, Invalid, NotFound
 from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
 from titlecred.services.printability import with_print_form
 from titlecred.services.tx import atomic, locked
@@ -157,22 +156,29 @@ def issue_application(session: Session, registry: Registry, actor: Principal, ap
 class RunResult:
     issued: list[Certificate] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    run_id: int | None = None
 
 
 def run_batch(session: Session, registry: Registry, actor: Principal, batch_id: int | None = None) -> RunResult:
-    """Issue every approved application (of one upload, if given), each in its own transaction."""
-    require_bureau(actor)
-    stmt = select(Application.id).where(Application.state == "approved")
-    if batch_id is not None:
-        stmt = stmt.where(Application.batch_id == batch_id)
-    ids = [i for i in session.exec(stmt.order_by(col(Application.id))).all() if i is not None]
-    session.rollback()  # end the read: each issuance is a transaction of its own
-    result = RunResult()
-    for app_id in ids:
-        try:
-            result.issued.append(issue_application(session, registry, actor, app_id))
-        except TYPED_ERRORS as e:
-            result.failed.append({"applicationId": app_id, "code": error_code(e), "message": error_message(e)})
+    """Issue every approved application (of one upload, if given) as a durable batch run.
+
+    The run and its per-row outcome are stored (`titlecred.services.batch`): if this call dies half-way
+    (a database fault, a killed process), what was issued is still reported by the run afterwards
+    (GET /api/issuance/runs/{id}), and the rest is resumed by the next run.
+    """
+    from titlecred.services import batch
+
+    run = batch.run_all(session, registry, actor, batch_id)
+    assert run.id is not None
+    result = RunResult(run_id=run.id)
+    settled = [i for i in batch.items(session, run.id, limit=1_000_000) if i.state in ("issued", "failed")]
+    cert_ids = [i.certificate_id for i in settled if i.state == "issued" and i.certificate_id is not None]
+    certs = {c.id: c for c in session.exec(select(Certificate).where(col(Certificate.id).in_(cert_ids))).all()}
+    for item in settled:
+        if item.state == "issued" and item.certificate_id in certs:
+            result.issued.append(certs[item.certificate_id])
+        elif item.state == "failed":
+            result.failed.append({"applicationId": item.application_id, "code": item.code, "message": item.message})
     return result
 
 

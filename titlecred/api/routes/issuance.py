@@ -20,4 +20,4 @@ def run(session: SessionDep, registry: RegistryDep, actor: PrincipalDep, body: m
     result = issuance.run_batch(session, registry, actor, body.batchId if body else None)
     issued = [m.IssuedItem(applicationId=c.application_id, certificateId=c.id or 0,
                            certificateNumber=c.certificate_number) for c in result.issued]
-    return m.RunOut(issued=issued, failed=result.failed)
+    return m.RunOut(issued=issued, failed=result.failed, runId=result.run_id)

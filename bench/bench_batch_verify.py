@@ -3,7 +3,7 @@ a registration body's mix (valid, revoked, tampered, unreadable; credentials and
 status entries checked against the bureau's signed lists, beside raw Ed25519 verify measured in the same
 run. Also the time of one certificate PDF (its reading runs in a child process, as for strangers' files).
 
-Run by hand (not a test): `.venv/bin/python bench/bench_batch.py [--items 500] [--pdfs 5]`.
+Run by hand (not a test): `.venv/bin/python bench/bench_batch_verify.py [--items 500] [--pdfs 5]`.
 Target (issue): a batch of 500 answers well within a request's time (seconds, not minutes).
 """
 

@@ -1,0 +1,436 @@
+"""Batch issuance: approved applications become certificates in chunks, one transaction per chunk.
+
+A run (`BatchRun`) lists its applications as items (`BatchItem`, state `pending`) in one transaction
+before anything is signed. Workers, in as many processes and machines as share the database, then
+repeat: claim the next chunk of pending items (`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+two workers never take the same rows; on SQLite `BEGIN IMMEDIATE` serializes writers and the clause is
+dropped), lock their applications, take the chunk's numbers (the counter row, once) and status indexes
+(each list row, once), sign every pair, and write certificates, status entries, audit entries, review
+steps and the items' outcomes with bulk inserts, then commit. A process killed at any moment loses
+only its open transaction: nothing of it is stored, its items are still `pending` and the next worker
+(or `titlecred batch issue` again) takes them. Every certificate is issued exactly once: an
+application has at most one certificate (unique constraint) and its row is locked while issued.
+
+Lock order is the one every issuer keeps (application rows → number counter → status lists by name →
+audit head), so a batch and a single approval never wait for each other in a circle.
+
+It must never sign outside the transaction that stores what it signed, nor mark an item issued in a
+transaction other than the one that stored its certificate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, update
+from sqlmodel import Session, col, select
+
+from issuer.credential import new_credential_id
+from issuer.errors import InvalidRecord
+from issuer.sign import issue_pair
+from titlecred.db.models import (
+    Account,
+    Application,
+    AuditEntry,
+    AuditHead,
+    Certificate,
+    CredentialHash,
+    NumberCounter,
+    Organization,
+    Person,
+    ReviewStep,
+    StatusEntry,
+)
+from titlecred.db.models_batch import BatchItem, BatchRun
+from titlecred.errors import AppError, error_code, error_message
+from titlecred.services import applications, audit, numbering, orgs, status
+from titlecred.services.clock import china_year, stamp
+from titlecred.services.context import Registry
+from titlecred.services.errors import TYPED_ERRORS, Conflict, NotFound
+from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
+from titlecred.services.printability import with_print_form
+from titlecred.services.tx import atomic, insert_ignore, locked
+
+DEFAULT_CHUNK = 250
+OPEN, DONE = "running", "done"
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+# ------------------------------------------------------------------ runs
+
+
+def start_run(session: Session, registry: Registry, actor: Principal, upload_batch_id: int | None = None) -> BatchRun:
+    """A new run over every approved application (of one upload, if given), committed before any signing.
+
+    An application still pending in an earlier unfinished run moves to this one (that item becomes
+    `superseded`), so one application is pending in at most one run.
+    """
+    require_bureau(actor)
+    now = registry.now()
+    with atomic(session):
+        # One run is created at a time (the bureau row is the lock), so two starting at once do not
+        # both list the same applications.
+        locked(session, select(Organization).where(Organization.kind == "bureau"))
+        stmt = select(Application.id).where(Application.state == "approved")
+        if upload_batch_id is not None:
+            stmt = stmt.where(Application.batch_id == upload_batch_id)
+        ids = [i for i in session.exec(stmt.order_by(col(Application.id))).all() if i is not None]
+        run = BatchRun(actor=actor.actor, upload_batch_id=upload_batch_id, state=OPEN, total=len(ids),
+                       created_at=now)
+        session.add(run)
+        session.flush()
+        assert run.id is not None
+        for start in range(0, len(ids), 5000):
+            part = ids[start:start + 5000]
+            session.execute(update(BatchItem).where(col(BatchItem.state) == "pending",
+                                                    col(BatchItem.application_id).in_(part))
+                            .values(state="superseded", code="moved_to_run", message=f"moved to run {run.id}",
+                                    updated_at=now).execution_options(synchronize_session=False))
+            session.execute(insert(BatchItem), [{"run_id": run.id, "application_id": a, "state": "pending"}
+                                                for a in part])
+        # Earlier runs left with nothing pending (all moved here) are finished.
+        session.execute(update(BatchRun).where(col(BatchRun.state) == OPEN, col(BatchRun.id) != run.id,
+                                               ~select(BatchItem.id).where(col(BatchItem.run_id) == col(BatchRun.id),
+                                                                           col(BatchItem.state) == "pending").exists())
+                        .values(state=DONE, finished_at=now).execution_options(synchronize_session=False))
+        if not ids:
+            run.state, run.finished_at = DONE, now
+            session.add(run)
+    return run
+
+
+def recent_runs(session: Session, limit: int = 20) -> list[BatchRun]:
+    return list(session.exec(select(BatchRun).order_by(col(BatchRun.id).desc()).limit(limit)).all())
+
+
+def open_run(session: Session, upload_batch_id: int | None = None) -> BatchRun | None:
+    """The oldest run that still has pending items (to resume), of this scope."""
+    stmt = select(BatchRun).where(BatchRun.state == OPEN)
+    if upload_batch_id is not None:
+        stmt = stmt.where(BatchRun.upload_batch_id == upload_batch_id)
+    return session.exec(stmt.order_by(col(BatchRun.id))).first()
+
+
+def get_run(session: Session, run_id: int) -> BatchRun:
+    run = session.get(BatchRun, run_id)
+    if run is None:
+        raise NotFound("batch run")
+    return run
+
+
+def counts(session: Session, run_id: int) -> dict[str, int]:
+    rows = session.exec(select(BatchItem.state, func.count()).where(BatchItem.run_id == run_id)
+                        .group_by(col(BatchItem.state))).all()
+    return {str(s): int(n) for s, n in rows}
+
+
+def items(session: Session, run_id: int, *, state: str | None = None, after: int = 0,
+          limit: int = 1000) -> list[BatchItem]:
+    stmt = select(BatchItem).where(BatchItem.run_id == run_id, col(BatchItem.id) > after)
+    if state is not None:
+        stmt = stmt.where(BatchItem.state == state)
+    return list(session.exec(stmt.order_by(col(BatchItem.id)).limit(limit)).all())
+
+
+def _finish_if_done(session: Session, registry: Registry, run_id: int) -> None:
+    with atomic(session):
+        left = session.exec(select(func.count()).select_from(BatchItem)
+                            .where(BatchItem.run_id == run_id, BatchItem.state == "pending")).one()
+        if not left:
+            session.execute(update(BatchRun).where(col(BatchRun.id) == run_id, col(BatchRun.state) == OPEN)
+                            .values(state=DONE, finished_at=registry.now()))
+
+
+# ------------------------------------------------------------------ bulk allocation
+
+
+def _take_numbers(session: Session, region_code: str, year: int, n: int) -> int:
+    """The first of `n` consecutive sequence numbers (the counter row locked until commit)."""
+    insert_ignore(session, NumberCounter, {"region_code": region_code, "year": year, "next_seq": 1})
+    counter = locked(session, select(NumberCounter).where(NumberCounter.region_code == region_code,
+                                                         NumberCounter.year == year))
+    assert counter is not None
+    first = counter.next_seq
+    if first + n - 1 > numbering.MAX_SEQ:
+        raise Conflict("sequence_exhausted", f"the certificate numbers of {region_code}/{year} would run out")
+    counter.next_seq = first + n
+    session.add(counter)
+    return first
+
+
+def _take_indexes(session: Session, registry: Registry, purpose: str, n: int) -> list[tuple[str, int]]:
+    """`n` unused (list, index) pairs of `purpose`, uniformly at random among the unused of each list."""
+    cap = int(registry.config.status_list_bits * registry.config.status_fill_limit)
+    out: list[tuple[str, int]] = []
+    while len(out) < n:
+        lst = status._open_list(session, registry, purpose)
+        want = min(n - len(out), cap - lst.used)
+        chosen: set[int] = set()
+        while len(chosen) < want:
+            candidates = {secrets.randbelow(lst.size_bits) for _ in range(2 * (want - len(chosen)) + 8)} - chosen
+            taken = set(session.exec(select(StatusEntry.index).where(StatusEntry.list_id == lst.id,
+                                                                    col(StatusEntry.index).in_(candidates))).all())
+            for c in candidates - taken:
+                if len(chosen) < want:
+                    chosen.add(c)
+        lst.used += want
+        session.add(lst)
+        session.flush()
+        out.extend((lst.id, i) for i in sorted(chosen, key=lambda _: secrets.randbits(32)))
+    return out
+
+
+# ------------------------------------------------------------------ one chunk
+
+
+@dataclass
+class ChunkResult:
+    claimed: int = 0
+    issued: int = 0
+    failed: int = 0
+
+
+@dataclass
+class _Ready:
+    item_id: int
+    app: Application
+    record: Any
+    person_id: int
+    employer_id: int | None
+
+
+def _employers(session: Session, apps: list[Application]) -> dict[int, int | None]:
+    """The employer of each application's holder (the application's own, else the holder's unit)."""
+    out: dict[int, int | None] = {}
+    missing = {a.person_id for a in apps if a.employer_id is None}
+    by_person: dict[int, int | None] = {}
+    if missing:
+        rows = session.exec(select(Account.person_id, Organization.id, Organization.kind)
+                            .join(Organization, col(Organization.id) == col(Account.org_id))
+                            .where(col(Account.person_id).in_(missing))).all()
+        for person_id, org_id, kind in rows:
+            if person_id is not None and person_id not in by_person and kind in (EMPLOYER, SELF_REVIEW):
+                by_person[person_id] = org_id
+    for a in apps:
+        assert a.id is not None
+        out[a.id] = a.employer_id if a.employer_id is not None else by_person.get(a.person_id)
+    return out
+
+
+def issue_chunk(session: Session, registry: Registry, actor: Principal, run_id: int,
+                size: int = DEFAULT_CHUNK, worker: str | None = None) -> ChunkResult:
+    """Claim up to `size` pending items of the run and settle them all, in one transaction."""
+    worker = worker or worker_name()
+    result = ChunkResult()
+    with atomic(session):
+        claim = (select(BatchItem).where(BatchItem.run_id == run_id, BatchItem.state == "pending")
+                 .order_by(col(BatchItem.id)).limit(size).with_for_update(skip_locked=True)
+                 .execution_options(populate_existing=True))
+        claimed = list(session.exec(claim).all())
+        result.claimed = len(claimed)
+        if not claimed:
+            return result
+        now = registry.now()
+        app_ids = sorted(i.application_id for i in claimed)
+        apps = {a.id: a for a in session.exec(select(Application).where(col(Application.id).in_(app_ids))
+                                              .order_by(col(Application.id)).with_for_update()
+                                              .execution_options(populate_existing=True)).all()}
+        existing = {c.application_id: c for c in session.exec(
+            select(Certificate).where(col(Certificate.application_id).in_(app_ids))).all()}
+        persons = {p.id: p for p in session.exec(
+            select(Person).where(col(Person.id).in_({a.person_id for a in apps.values()}))).all()}
+        employers = _employers(session, list(apps.values()))
+        outcomes: list[dict[str, Any]] = []
+        ready: list[_Ready] = []
+        for item in sorted(claimed, key=lambda i: i.application_id):
+            assert item.id is not None
+            app = apps.get(item.application_id)
+            base = {"id": item.id, "worker": worker, "updated_at": now}
+            if app is None or app.id is None:
+                outcomes.append({**base, "state": "failed", "code": "not_found", "message": "no such application"})
+                continue
+            cert = existing.get(app.id)
+            if cert is not None:  # issued already (by an approval, or an earlier run): report that one
+                outcomes.append({**base, "state": "issued", "certificate_id": cert.id,
+                                 "certificate_number": cert.certificate_number, "code": "already_issued"})
+                continue
+            if app.state != "approved":
+                outcomes.append({**base, "state": "failed", "code": "not_approved",
+                                 "message": f"the application is {app.state}; only an approved one is issued"})
+                continue
+            person = persons.get(app.person_id)
+            assert person is not None and person.id is not None
+            try:
+                record = with_print_form(applications.to_record(applications.facts_of(app), person.id_number))
+            except InvalidRecord as e:
+                outcomes.append({**base, "state": "failed", "code": e.code, "message": e.message[:500]})
+                continue
+            except TYPED_ERRORS as e:
+                outcomes.append({**base, "state": "failed", "code": error_code(e), "message": error_message(e)[:500]})
+                continue
+            ready.append(_Ready(item.id, app, record, person.id, employers[app.id]))
+        if ready:
+            _issue_ready(session, registry, actor, ready, outcomes, now, worker)
+        if outcomes:
+            keys = ("state", "certificate_id", "certificate_number", "code", "message", "worker", "updated_at")
+            session.execute(update(BatchItem), [{"id": o["id"], **{k: o.get(k) for k in keys}} for o in outcomes])
+        result.issued = sum(1 for o in outcomes if o["state"] == "issued")
+        result.failed = sum(1 for o in outcomes if o["state"] == "failed")
+    return result
+
+
+def _issue_ready(session: Session, registry: Registry, actor: Principal, ready: list[_Ready],
+                 outcomes: list[dict[str, Any]], now: datetime, worker: str) -> None:
+    from dataclasses import replace
+
+    bureau = orgs.bureau(session)
+    assert bureau.region_code is not None
+    region, year = bureau.region_code, china_year(now)
+    first = _take_numbers(session, region, year, len(ready))
+    revs = _take_indexes(session, registry, "revocation", len(ready))
+    susps = _take_indexes(session, registry, "suspension", len(ready))
+    key = registry.keys.active()
+    cert_rows: list[dict[str, Any]] = []
+    for k, r in enumerate(ready):
+        seq = first + k
+        letter = applications.placeholder_number(str(applications.facts_of(r.app).get("level", "")))[0]
+        number = numbering.format_number(letter, region, year, seq)
+        record = replace(r.record, certificateNumber=number)
+        (rl, ri), (sl, si) = revs[k], susps[k]
+        entries = [status.entry_json(registry, rl, "revocation", ri), status.entry_json(registry, sl, "suspension", si)]
+        pair = issue_pair(record, registry.profile, key, now=now, status=entries,
+                          full_id=new_credential_id(), minimal_id=new_credential_id())
+        cert_rows.append({
+            "application_id": r.app.id, "reissue_of_id": None, "person_id": r.person_id,
+            "employer_id": r.employer_id, "channel": r.app.channel, "certificate_number": number,
+            "level_code": record.levelCode, "region_code": region, "year": year, "seq": seq, "name": record.name,
+            "qualification": record.qualification,
+            "record_json": json.dumps(record.as_dict(), ensure_ascii=False),
+            "full_id": pair.full["id"], "minimal_id": pair.minimal["id"],
+            "full_json": json.dumps(pair.full, ensure_ascii=False),
+            "minimal_json": json.dumps(pair.minimal, ensure_ascii=False),
+            "full_hash": audit.credential_hash(pair.full), "minimal_hash": audit.credential_hash(pair.minimal),
+            "key_id": key.verification_method, "issued_at": now, "state": "active",
+            "revocation_list_id": rl, "revocation_index": ri, "suspension_list_id": sl, "suspension_index": si,
+        })
+    ids = list(session.execute(insert(Certificate).returning(col(Certificate.id), sort_by_parameter_order=True),
+                               cert_rows).scalars())
+    entries_rows: list[dict[str, Any]] = []
+    for cid, row in zip(ids, cert_rows, strict=True):
+        row["id"] = cid
+        entries_rows.append({"list_id": row["revocation_list_id"], "index": row["revocation_index"],
+                             "certificate_id": cid, "credential_id": None, "created_at": now})
+        entries_rows.append({"list_id": row["suspension_list_id"], "index": row["suspension_index"],
+                             "certificate_id": cid, "credential_id": None, "created_at": now})
+    session.execute(insert(StatusEntry), entries_rows)
+    # The audit chain: one entry per certificate, hashed in order under the head's lock.
+    insert_ignore(session, AuditHead, {"id": 1, "seq": 0, "hash": audit.GENESIS})
+    head = locked(session, select(AuditHead).where(AuditHead.id == 1))
+    assert head is not None
+    seq, prev = head.seq, head.hash
+    at_text = stamp(now)
+    audit_rows: list[dict[str, Any]] = []
+    hash_rows: list[dict[str, Any]] = []
+    for r, row in zip(ready, cert_rows, strict=True):
+        seq += 1
+        details = {"certificateId": row["id"], "certificateNumber": row["certificate_number"],
+                   "fullId": row["full_id"], "minimalId": row["minimal_id"], "fullHash": row["full_hash"],
+                   "minimalHash": row["minimal_hash"], "keyId": row["key_id"], "channel": row["channel"],
+                   "applicationId": r.app.id}
+        details_json = audit.canonical_json(details)
+        subject = f"certificate:{row['certificate_number']}"
+        digest = audit.entry_hash(seq, at_text, actor.actor, "certificate.issued", subject, details_json, prev)
+        audit_rows.append({"seq": seq, "at": at_text, "actor": actor.actor, "action": "certificate.issued",
+                           "subject": subject, "details_json": details_json, "prev_hash": prev, "hash": digest})
+        hash_rows.append({"hash": row["full_hash"], "audit_seq": seq, "credential_id": row["full_id"]})
+        hash_rows.append({"hash": row["minimal_hash"], "audit_seq": seq, "credential_id": row["minimal_id"]})
+        prev = digest
+    session.execute(insert(AuditEntry), audit_rows)
+    head.seq, head.hash = seq, prev
+    session.add(head)
+    session.execute(insert(CredentialHash), hash_rows)
+    app_ids = [r.app.id for r in ready]
+    session.execute(update(Application).where(col(Application.id).in_(app_ids))
+                    .values(state="issued", updated_at=now).execution_options(synchronize_session=False))
+    session.execute(insert(ReviewStep), [{"application_id": r.app.id, "at": now, "stage": "bureau",
+                                          "org_id": actor.org_id, "actor_account_id": actor.account_id,
+                                          "action": "issued", "reason": None} for r in ready])
+    for r, row in zip(ready, cert_rows, strict=True):
+        outcomes.append({"id": r.item_id, "state": "issued", "certificate_id": row["id"],
+                         "certificate_number": row["certificate_number"], "code": None, "message": None,
+                         "worker": worker, "updated_at": now})
+
+
+# ------------------------------------------------------------------ driving a run
+
+
+@dataclass
+class RunProgress:
+    run_id: int
+    total: int
+    issued: int = 0
+    failed: int = 0
+    chunks: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def work(session: Session, registry: Registry, actor: Principal, run_id: int, *, chunk: int = DEFAULT_CHUNK,
+         on_chunk: Callable[[ChunkResult], None] | None = None, max_retries: int = 5) -> RunProgress:
+    """Settle a run's pending items chunk by chunk until none is left (joining other workers)."""
+    require_bureau(actor)
+    run = get_run(session, run_id)
+    progress = RunProgress(run_id, run.total)
+    session.rollback()
+    worker, retries = worker_name(), 0
+    while True:
+        try:
+            res = issue_chunk(session, registry, actor, run_id, chunk, worker)
+        except AppError:
+            raise
+        except Exception as e:
+            from sqlalchemy.exc import DBAPIError
+
+            if not isinstance(e, DBAPIError) or retries >= max_retries:
+                raise
+            retries += 1
+            progress.errors.append(type(e).__name__)
+            session.rollback()
+            session.close()
+            continue
+        retries = 0
+        if res.claimed == 0:
+            break
+        progress.chunks += 1
+        progress.issued += res.issued
+        progress.failed += res.failed
+        if on_chunk is not None:
+            on_chunk(res)
+    _finish_if_done(session, registry, run_id)
+    return progress
+
+
+def run_all(session: Session, registry: Registry, actor: Principal, upload_batch_id: int | None = None,
+            chunk: int = DEFAULT_CHUNK) -> BatchRun:
+    """Start a run and settle it in this process (what POST /api/issuance/run does)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    run_id = start_run(session, registry, actor, upload_batch_id).id
+    assert run_id is not None
+    try:
+        work(session, registry, actor, run_id, chunk=chunk)
+    except SQLAlchemyError:
+        session.rollback()
+        raise AppError("batch_interrupted", f"batch run {run_id} stopped on a database fault; what it issued is "
+                       f"reported by GET /api/issuance/runs/{run_id} (titlecred batch items {run_id}); run it "
+                       "again to issue the rest", 503) from None
+    return get_run(session, run_id)
