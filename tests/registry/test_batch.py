@@ -18,7 +18,8 @@ from registry.invariants import check_invariants
 from registry.kit import PASSPHRASE, World
 from sqlalchemy import Engine, text
 
-from titlecred.db.models import Application
+from schemas import elicense
+from titlecred.db.models import Application, Certificate
 from titlecred.services import batch, orgs, status
 from titlecred.services.batch_seed import seed_approved
 from titlecred.services.context import Registry
@@ -50,6 +51,11 @@ def test_batch_issues_every_approved_application_once_in_chunks(sessions: Any, r
         items = batch.items(s, run.id)
         assert sorted(i.application_id for i in items) == sorted(ids)
         assert all(i.certificate_number and i.certificate_id for i in items)
+        # The batch path states what a single issuance states: the e-license identifier of its number.
+        cert = s.get(Certificate, items[0].certificate_id)
+        assert cert is not None
+        subject = json.loads(cert.full_json)["credentialSubject"]
+        assert elicense.parse_identifier(subject["eLicenseIdentifier"]).serial == cert.certificate_number
         # A second run has nothing to issue; joining the finished one claims nothing.
         again = batch.start_run(s, registry, actor)
         assert again.total == 0 and again.state == "done"

@@ -53,6 +53,7 @@ from titlecred.errors import AppError, error_code, error_message
 from titlecred.services import applications, audit, numbering, orgs, status
 from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
+from titlecred.services.elicense_id import with_identifier
 from titlecred.services.errors import TYPED_ERRORS, Conflict, NotFound
 from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
 from titlecred.services.printability import with_print_form
@@ -305,7 +306,8 @@ def _issue_ready(session: Session, registry: Registry, actor: Principal, ready: 
         seq = first + k
         letter = applications.placeholder_number(str(applications.facts_of(r.app).get("level", "")))[0]
         number = numbering.format_number(letter, region, year, seq)
-        record = replace(r.record, certificateNumber=number)
+        # The same record steps as a single issuance (issuance.sign_and_store): the identifier needs the number.
+        record = with_identifier(replace(r.record, certificateNumber=number), registry.profile)
         (rl, ri), (sl, si) = revs[k], susps[k]
         entries = [status.entry_json(registry, rl, "revocation", ri), status.entry_json(registry, sl, "suspension", si)]
         pair = issue_pair(record, registry.profile, key, now=now, status=entries,
