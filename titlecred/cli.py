@@ -266,7 +266,7 @@ def verify_cmd(
         out_json(result.to_json())
     else:
         _print_result(result)
-    if result.errors:
+    if result.errors or result.verdict == "unsupported":
         raise typer.Exit(2)
     raise typer.Exit(0 if result.verified else 1)
 

@@ -34,8 +34,10 @@ class Check:
 
 # The verdict a person sees, in the order that decides it: a forgery outranks a revocation, which
 # outranks an outage.
-VERDICTS = ("valid", "tampered", "unknown_issuer", "revoked", "suspended", "expired", "not_yet_valid",
-            "invalid", "status_unknown")
+VERDICTS = ("valid", "unsupported", "tampered", "unknown_issuer", "revoked", "suspended", "expired",
+            "not_yet_valid", "invalid", "status_unknown")
+# Input we refuse to process (not evidence of forgery): its own verdict, never "tampered".
+UNSUPPORTED_CODES = frozenset({"canonicalization_too_complex"})
 
 
 @dataclass
@@ -63,6 +65,9 @@ class VerificationResult:
         if self.verified:
             return "valid"
         failed = {c.name: c for c in self.checks if not c.ok and c.required}
+        if any(c.code in UNSUPPORTED_CODES for c in failed.values()) or any(
+                e.get("code") in UNSUPPORTED_CODES for e in self.errors):
+            return "unsupported"
         unknown_key = ("unknown_key", "unresolvable_did")
         if ("proof" in failed and failed["proof"].code in unknown_key) or (
                 "key" in failed and failed["key"].code in unknown_key):
