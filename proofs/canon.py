@@ -31,7 +31,13 @@ from pyld.identifier_issuer import IdentifierIssuer
 from pyld.jsonld import JsonLdError, JsonLdProcessor, _is_absolute_iri
 
 from proofs.bounds import DEFAULT_LIMITS, Limits
-from proofs.errors import CanonicalizationError, CanonicalizationTooComplex, InputTooLarge, UndefinedTerm
+from proofs.errors import (
+    CanonicalizationBusy,
+    CanonicalizationError,
+    CanonicalizationTooComplex,
+    InputTooLarge,
+    UndefinedTerm,
+)
 from proofs.templates import TemplateCache
 from schemas.errors import UnknownContext
 
@@ -228,6 +234,13 @@ def _canonize_pyld(doc: dict[str, Any], loader: DocumentLoaderFn, safe: bool, li
 _HASHES = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384}
 
 
+# N-degree hashing is pure Python holding the GIL: however many requests ask for it, one thread runs it
+# at a time, and a document that cannot have its turn soon is refused rather than queued behind a
+# poison graph. Honest credentials never get here (their blank nodes have unique first-degree hashes).
+_N_DEGREE_GATE = threading.BoundedSemaphore(1)
+N_DEGREE_WAIT_SECONDS = 0.0
+
+
 class BoundedRdfc10(URDNA2015):
     """pyld's RDFC-1.0 with a cap on the work of Hash N-Degree Quads (the only exponential step).
 
@@ -242,6 +255,7 @@ class BoundedRdfc10(URDNA2015):
         self.max_work = max_work
         self.work = 0
         self._hash = _HASHES[hash_algorithm]
+        self.holding_gate = False
 
     def create_hash(self) -> Any:
         return self._hash()
@@ -256,6 +270,12 @@ class BoundedRdfc10(URDNA2015):
 
     def hash_n_degree_quads(self, id_: str, issuer: IdentifierIssuer) -> dict[str, Any]:
         # RDFC-1.0 4.8, as pyld writes it, with every run and permutation counted.
+        if not self.holding_gate:
+            if not _N_DEGREE_GATE.acquire(timeout=N_DEGREE_WAIT_SECONDS):
+                raise CanonicalizationBusy(
+                    "other complex documents are being canonicalized; this one was not started (try again)"
+                )
+            self.holding_gate = True
         self._spend()
         hash_to_related = self.create_hash_to_related(id_, issuer)
         md = self.create_hash()
@@ -330,5 +350,8 @@ def canonize_dataset(
         out: str = algo.main(unique, {"format": "application/n-quads"})
     except (RecursionError, MemoryError):
         raise InputTooLarge("document is too complex to canonicalize") from None
+    finally:
+        if algo.holding_gate:
+            _N_DEGREE_GATE.release()
     issued = {b: algo.canonical_issuer.get_id(b) for b in originals}
     return out, issued

@@ -25,6 +25,12 @@ class CanonicalizationTooComplex(ProofLayerError):
     code = "canonicalization_too_complex"
 
 
+class CanonicalizationBusy(CanonicalizationTooComplex):
+    """Complex canonicalization is already running for someone else; refused now rather than queued."""
+
+    code = "canonicalization_busy"
+
+
 class UndefinedTerm(ProofLayerError):
     """Safe mode: a property or type that no context defines would be silently dropped."""
 

@@ -35,3 +35,14 @@ def poison_credential(nodes: int = 10) -> dict[str, Any]:
             "proofValue": multibase_b58_encode(_SIGNER.sign(b"not this document")),
         },
     }
+
+
+def valid_credential() -> dict[str, Any]:
+    """A small credential correctly signed by a did:key issuer (verifies wherever any issuer is trusted)."""
+    from issuer.sign import IssuerKey, sign_document
+
+    doc = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
+           "issuer": DID_KEY, "validFrom": "2026-01-01T00:00:00Z",
+           "credentialSubject": {"id": "did:example:holder", "name": "张三"}}
+    key = IssuerKey(f"{DID_KEY}#{DID_KEY.removeprefix('did:key:')}", _SIGNER.sign)
+    return sign_document(doc, key, created="2026-01-01T00:00:00Z")

@@ -237,7 +237,8 @@ def sign_cmd(
 # ---------------------------------------------------------------- verify
 @app.command("verify")
 def verify_cmd(
-    file: Path,
+    file: Annotated[str, typer.Argument(help="A credential JSON, certificate PDF, photo or QR-text file, "
+                                             "or the QR text itself (TC1:… or its link)")],
     trust: Annotated[list[Path] | None,
                      typer.Option("--trust", help="Issuer DID document or JWKS (repeatable)")] = None,
     status_list: Annotated[list[Path] | None,

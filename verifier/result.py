@@ -37,7 +37,7 @@ class Check:
 VERDICTS = ("valid", "unsupported", "tampered", "unknown_issuer", "revoked", "suspended", "expired",
             "not_yet_valid", "invalid", "status_unknown")
 # Input we refuse to process (not evidence of forgery): its own verdict, never "tampered".
-UNSUPPORTED_CODES = frozenset({"canonicalization_too_complex"})
+UNSUPPORTED_CODES = frozenset({"canonicalization_too_complex", "canonicalization_busy"})
 
 
 @dataclass

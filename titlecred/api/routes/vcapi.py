@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from titlecred.api import models as m
 from titlecred.api.deps import PrincipalDep, RegistryDep, SessionDep
+from titlecred.api.heavy import run_verification
 from titlecred.api.problems import MEDIA_TYPE, PROBLEM_BASE
 from titlecred.services import certificates, issuance, verification
 from titlecred.services.errors import Invalid
@@ -94,7 +95,7 @@ async def verify(request: Request, session: SessionDep, registry: RegistryDep) -
     vc = body.get("verifiableCredential")
     if not isinstance(vc, dict):
         return _not_verified(400, "malformed_request", "verifiableCredential must be a JSON object", [])
-    result = await run_in_threadpool(verification.verify_vc, session, registry, vc, body.get("options"))
+    result = await run_verification(verification.verify_vc, session, registry, vc, body.get("options"))
     results = verification.results_json(result)
     if result.verified:
         return JSONResponse({"verified": True, "results": results, "problemDetails": []})
@@ -115,7 +116,7 @@ async def verify_presentation(request: Request, session: SessionDep, registry: R
     vp = body.get("verifiablePresentation", body.get("presentation"))
     if not isinstance(vp, dict):
         return _not_verified(400, "malformed_request", "verifiablePresentation must be a JSON object", [])
-    result = await run_in_threadpool(verification.verify_vp, session, registry, vp, body.get("options"))
+    result = await run_verification(verification.verify_vp, session, registry, vp, body.get("options"))
     results = {"presentation": {"proof": [{"verified": p.ok, "reason": p.reason} for p in result.proof]},
                "credentials": [{"verified": r.verified, **verification.results_json(r)} for r in result.credentials]}
     if result.verified:
