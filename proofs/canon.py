@@ -7,24 +7,37 @@ This is the one module that knows pyld's internals (pyld is pinned exactly in py
   control characters raw, which changes the hash);
 - a memo of processed type- and property-scoped contexts (pyld re-processes them on every call
   because each clone of the active context gets a fresh identity; see shared/w3c/performance.md);
-- a bound on blank nodes, since RDFC-1.0's work grows exponentially on crafted graphs.
+- a bound on blank nodes, and a work limit inside RDFC-1.0 itself (`BoundedRdfc10`): the number of
+  Hash N-Degree Quads runs and of permutations they try is capped, as the spec's guidance on
+  poison graphs asks (RDFC-1.0 section 4.4 / "Dataset Poisoning"); past the cap the document is
+  refused with `CanonicalizationTooComplex`, never hashed for minutes;
+- input quads treated as the set the spec says they are (duplicates count once).
 It never touches the network: documents come only from the loader it is given.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import pyld.canon as _pyld_canon
 import pyld.nquads as _pyld_nquads
 from pyld.canon import URDNA2015
 from pyld.identifier_issuer import IdentifierIssuer
 from pyld.jsonld import JsonLdError, JsonLdProcessor, _is_absolute_iri
 
 from proofs.bounds import DEFAULT_LIMITS, Limits
-from proofs.errors import CanonicalizationError, InputTooLarge, UndefinedTerm
+from proofs.errors import (
+    CanonicalizationBusy,
+    CanonicalizationError,
+    CanonicalizationTooComplex,
+    InputTooLarge,
+    UndefinedTerm,
+)
 from proofs.templates import TemplateCache
 from schemas.errors import UnknownContext
 
@@ -115,7 +128,7 @@ def _unwrap(err: BaseException) -> BaseException:
     seen = 0
     cur: BaseException | None = err
     while cur is not None and seen < 20:
-        if isinstance(cur, UnknownContext | UndefinedTerm | InputTooLarge):
+        if isinstance(cur, UnknownContext | UndefinedTerm | InputTooLarge | CanonicalizationTooComplex):
             return cur
         cur = cur.__cause__ or cur.__context__
         seen += 1
@@ -214,8 +227,131 @@ def _canonize_pyld(doc: dict[str, Any], loader: DocumentLoaderFn, safe: bool, li
         raise InputTooLarge(
             f"document has {len(blanks)} blank nodes; at most {limits.max_blank_nodes} are canonicalized"
         )
+    return canonize_dataset(dataset, max_work=limits.max_canon_work)[0]
+
+
+# --- RDFC-1.0 with a work limit ----------------------------------------------------------------------
+_HASHES = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384}
+
+
+# N-degree hashing is pure Python holding the GIL: however many requests ask for it, one thread runs it
+# at a time, and a document that cannot have its turn soon is refused rather than queued behind a
+# poison graph. Honest credentials never get here (their blank nodes have unique first-degree hashes).
+_N_DEGREE_GATE = threading.BoundedSemaphore(1)
+N_DEGREE_WAIT_SECONDS = 0.0
+
+
+class BoundedRdfc10(URDNA2015):
+    """pyld's RDFC-1.0 with a cap on the work of Hash N-Degree Quads (the only exponential step).
+
+    Each run of Hash N-Degree Quads and each permutation it tries costs one unit; past `max_work`
+    units canonicalization stops with `CanonicalizationTooComplex`. Honest data needs few units
+    (the W3C rdf-canon suite needs at most 3,348 units, for its 10-node "double circles"),
+    while a 10-node clique needs billions.
+    """
+
+    def __init__(self, max_work: int, hash_algorithm: str = "SHA256") -> None:
+        super().__init__()
+        self.max_work = max_work
+        self.work = 0
+        self._hash = _HASHES[hash_algorithm]
+        self.holding_gate = False
+
+    def create_hash(self) -> Any:
+        return self._hash()
+
+    def _spend(self) -> None:
+        self.work += 1
+        if self.work > self.max_work:
+            raise CanonicalizationTooComplex(
+                "the document's blank nodes are too interlinked to canonicalize within the work limit "
+                f"({self.max_work} steps of RDFC-1.0's N-degree hashing)"
+            )
+
+    def hash_n_degree_quads(self, id_: str, issuer: IdentifierIssuer) -> dict[str, Any]:
+        # RDFC-1.0 4.8, as pyld writes it, with every run and permutation counted.
+        if not self.holding_gate:
+            if not _N_DEGREE_GATE.acquire(timeout=N_DEGREE_WAIT_SECONDS):
+                raise CanonicalizationBusy(
+                    "other complex documents are being canonicalized; this one was not started (try again)"
+                )
+            self.holding_gate = True
+        self._spend()
+        hash_to_related = self.create_hash_to_related(id_, issuer)
+        md = self.create_hash()
+        for hash_, blank_nodes in sorted(hash_to_related.items()):
+            md.update(hash_.encode("utf8"))
+            chosen_path = ""
+            chosen_issuer = None
+            for permutation in _pyld_canon.permutations(blank_nodes):
+                self._spend()
+                issuer_copy = copy.deepcopy(issuer)
+                path = ""
+                recursion_list = []
+                skip = False
+                for related in permutation:
+                    if self.canonical_issuer.has_id(related):
+                        path += self.canonical_issuer.get_id(related)
+                    else:
+                        if not issuer_copy.has_id(related):
+                            recursion_list.append(related)
+                        path += issuer_copy.get_id(related)
+                    if chosen_path and len(path) >= len(chosen_path) and path > chosen_path:
+                        skip = True
+                        break
+                if skip:
+                    continue
+                for related in recursion_list:
+                    result = self.hash_n_degree_quads(related, issuer_copy)
+                    path += issuer_copy.get_id(related)
+                    path += "<" + result["hash"] + ">"
+                    issuer_copy = result["issuer"]
+                    if chosen_path and len(path) >= len(chosen_path) and path > chosen_path:
+                        skip = True
+                        break
+                if skip:
+                    continue
+                if not chosen_path or path < chosen_path:
+                    chosen_path = path
+                    chosen_issuer = issuer_copy
+            md.update(chosen_path.encode("utf8"))
+            issuer = chosen_issuer
+        return {"hash": md.hexdigest(), "issuer": issuer}
+
+
+def _quad_key(quad: dict[str, Any], graph: str) -> tuple[Any, ...]:
+    o = quad["object"]
+    return (quad["subject"]["type"], quad["subject"]["value"], quad["predicate"]["value"], o["type"],
+            o["value"], o.get("datatype"), o.get("language"), graph)
+
+
+def canonize_dataset(
+    dataset: dict[str, Any], *, max_work: int = DEFAULT_LIMITS.max_canon_work, hash_algorithm: str = "SHA256"
+) -> tuple[str, dict[str, str]]:
+    """Canonical N-Quads of an RDF dataset (pyld's form) and the issued map (input label -> c14n label).
+
+    The input dataset is a set: a quad given twice counts once (pyld would hash it twice).
+    """
+    unique: dict[str, Any] = {}
+    for graph, triples in dataset.items():
+        seen: set[tuple[Any, ...]] = set()
+        kept = []
+        for t in triples:
+            key = _quad_key(t, graph)
+            if key not in seen:
+                seen.add(key)
+                kept.append(t)
+        unique[graph] = kept
+    algo = BoundedRdfc10(max_work, hash_algorithm)
+    originals = sorted({c["value"] for ts in unique.values() for t in ts for k, c in t.items()
+                        if k != "predicate" and c["type"] == "blank node"}
+                       | {g for g in unique if g.startswith("_:")})
     try:
-        out: str = URDNA2015().main(dataset, {"format": "application/n-quads"})
+        out: str = algo.main(unique, {"format": "application/n-quads"})
     except (RecursionError, MemoryError):
         raise InputTooLarge("document is too complex to canonicalize") from None
-    return out
+    finally:
+        if algo.holding_gate:
+            _N_DEGREE_GATE.release()
+    issued = {b: algo.canonical_issuer.get_id(b) for b in originals}
+    return out, issued

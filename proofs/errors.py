@@ -19,6 +19,18 @@ class CanonicalizationError(ProofLayerError):
     code = "canonicalization_error"
 
 
+class CanonicalizationTooComplex(ProofLayerError):
+    """RDFC-1.0 would need more than the work limit (a "poison graph"): unsupported, not tampered."""
+
+    code = "canonicalization_too_complex"
+
+
+class CanonicalizationBusy(CanonicalizationTooComplex):
+    """Complex canonicalization is already running for someone else; refused now rather than queued."""
+
+    code = "canonicalization_busy"
+
+
 class UndefinedTerm(ProofLayerError):
     """Safe mode: a property or type that no context defines would be silently dropped."""
 

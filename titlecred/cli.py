@@ -238,7 +238,8 @@ def sign_cmd(
 # ---------------------------------------------------------------- verify
 @app.command("verify")
 def verify_cmd(
-    file: Path,
+    file: Annotated[str, typer.Argument(help="A credential JSON, certificate PDF, photo or QR-text file, "
+                                             "or the QR text itself (TC1:… or its link)")],
     trust_file: Annotated[list[Path] | None,
                           typer.Option("--trust", help="Issuer DID document or JWKS (repeatable)")] = None,
     status_list: Annotated[list[Path] | None,
@@ -269,7 +270,7 @@ def verify_cmd(
                             bundle=bundle, ca_bundle=ca_bundle)
 
     if batch:
-        raise typer.Exit(guarded(lambda: run_batch(file, trust(), report=report, as_json=as_json), as_json))
+        raise typer.Exit(guarded(lambda: run_batch(Path(file), trust(), report=report, as_json=as_json), as_json))
     verifier = guarded(trust, as_json)
 
     def run() -> Any:

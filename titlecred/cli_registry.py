@@ -78,12 +78,15 @@ def serve(
             # The status lists exist (and are signed by the active key) before the first request.
             if session.exec(select(Organization)).first() is not None:
                 status.ensure_lists(session, registry)
-        return create_app(settings, registry=registry, engine=engine)
+        return create_app(settings, registry=registry, engine=engine), registry.config.trust_forwarded_for
 
-    api = _guard(prepare)
+    api, trust_forwarded = _guard(prepare)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # access_log=False: uvicorn's would write raw URLs; ours (titlecred.access) writes route templates.
-    uvicorn.run(api, host=host, port=port, access_log=False, log_level="info")
+    # proxy_headers: uvicorn would otherwise take X-Forwarded-For from any loopback peer as the client's
+    # address, letting a local caller pick a fresh rate-limit identity per request.
+    uvicorn.run(api, host=host, port=port, access_log=False, log_level="info", proxy_headers=trust_forwarded,
+                timeout_keep_alive=5)
 
 
 # ---------------------------------------------------------------- db

@@ -43,7 +43,7 @@ def verify_input(path: Path | str, policy: Policy, *, limits: ExtractLimits = UN
                  seal_keys: frozenset[str] = frozenset()) -> VerificationResult:
     """Verify a file (credential JSON, certificate PDF, PNG/JPEG photo, text with the QR text) or a QR text
     given directly as a string."""
-    if isinstance(path, str) and FORMAT_PREFIX in path and not Path(path).exists():
+    if isinstance(path, str) and FORMAT_PREFIX in path and not _is_file(path):
         return verify_compact(path, policy)
     file = Path(path)
     try:
@@ -54,6 +54,13 @@ def verify_input(path: Path | str, policy: Policy, *, limits: ExtractLimits = UN
     except OSError as e:
         return unusable("unreadable_file", f"cannot read {file}: {e.strerror}")
     return verify_bytes(data, policy, limits=limits, seal_keys=seal_keys)
+
+
+def _is_file(name: str) -> bool:
+    try:
+        return Path(name).is_file()
+    except (OSError, ValueError):  # a QR text is often longer than a file name may be
+        return False
 
 
 def verify_bytes(data: bytes, policy: Policy, *, limits: ExtractLimits = UNTRUSTED_LIMITS,

@@ -45,7 +45,8 @@ UNSUPPORTED_CODES = frozenset({
     "unknown_context", "inline_context", "unsupported_context", "protected_term", "invalid_context",
     "unsupported_proof_type", "unknown_cryptosuite", "undefined_term", "canonicalization_error",
     "input_too_large", "canonicalization_work_limit", "work_limit", "unsupported_credential",
-    "unsupported_algorithm", "unsupported_version",
+    "unsupported_algorithm", "unsupported_version", "canonicalization_too_complex",
+    "canonicalization_busy",
 })
 
 

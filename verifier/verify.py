@@ -14,7 +14,7 @@ from keys.did import ResolvedMethod
 from keys.state import judge_signature_time
 from proofs.bounds import check_document
 from proofs.dataintegrity import ProofCheck, parse_datetime, verify_proofs
-from proofs.errors import ProofLayerError
+from proofs.errors import CanonicalizationTooComplex, ProofLayerError
 from schemas import CREDENTIALS_V2_URL
 from schemas.elicense import INVALID_ELICENSE_ID, credential_identifier_problem
 from schemas.errors import SchemaLayerError
@@ -129,6 +129,10 @@ def verify_credential(document: Any, policy: Policy) -> VerificationResult:
 
     try:
         proofs = verify_proofs(document, resolve_key, policy.loader, policy.purpose, now)
+    except CanonicalizationTooComplex as e:
+        # Beyond the work we do for a stranger: we could not check it, which is not evidence of forgery.
+        result.checks.append(Check("proof", "indeterminate", f"the proof cannot be checked: {e.message}", e.code))
+        return result
     except (ProofLayerError, SchemaLayerError) as e:
         # The document cannot be canonicalized (undefined term, unknown context...): unsigned data.
         result.checks.append(Check("proof", "failed", f"the proof cannot be checked: {e.message}", e.code))

@@ -14,6 +14,8 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import anyio
+
 from titlecred.api.public_limits import LARGE_BODIES
 
 Scope = MutableMapping[str, Any]
@@ -24,6 +26,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 JSON_LIMIT = 1024 * 1024
 MULTIPART_LIMIT = 2 * 1024 * 1024 + 512 * 1024
+# A refused body is read and dropped up to this much, so the client sees the 413 (see `_drain`).
+DRAIN_LIMIT = 16 * 1024 * 1024
+DRAIN_SECONDS = 5.0
 
 
 class BodyLimit:
@@ -47,6 +52,7 @@ class BodyLimit:
         limit = LARGE_BODIES.get(scope.get("path", ""), limit)
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _drain(receive)
             await _too_large(send, limit)
             return
         chunks: list[bytes] = []
@@ -59,6 +65,8 @@ class BodyLimit:
             body = message.get("body", b"")
             size += len(body)
             if size > limit:
+                if message.get("more_body", False):
+                    await _drain(receive)
                 await _too_large(send, limit)
                 return
             chunks.append(body)
@@ -74,6 +82,24 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop the rest of a refused body (up to `DRAIN_LIMIT` bytes, `DRAIN_SECONDS`), so that the
+    client, still sending, reads our 413 instead of a connection reset (a socket closed with unread
+    data sends RST). Past either bound the connection is closed anyway."""
+    dropped = 0
+    try:
+        with anyio.fail_after(DRAIN_SECONDS):
+            while dropped <= DRAIN_LIMIT:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                dropped += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return
+    except TimeoutError:
+        return
 
 
 async def _too_large(send: Send, limit: int) -> None:

@@ -30,7 +30,8 @@ log = logging.getLogger("titlecred.api")
 
 # Typed errors of the lower layers carry a code but no HTTP status: the status by code or by layer.
 _STATUS_BY_CODE = {"input_too_large": 413, "malformed_json": 400, "unknown_context": 400, "undefined_term": 400,
-                   "control_character": 400, "not_nfc": 400}
+                   "control_character": 400, "not_nfc": 400, "invalid_unicode": 400,
+                   "canonicalization_too_complex": 422, "canonicalization_busy": 503}
 _STATUS_BY_LAYER = {"InvalidRecord": 422, "IdentifierError": 422, "TitleDataError": 422}
 
 

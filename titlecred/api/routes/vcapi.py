@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from titlecred.api import models as m
 from titlecred.api.deps import PrincipalDep, RegistryDep, SessionDep
+from titlecred.api.heavy import run_verification
 from titlecred.api.problems import MEDIA_TYPE, PROBLEM_BASE
 from titlecred.services import certificates, issuance, verification
 from titlecred.services.errors import Invalid
@@ -110,7 +111,7 @@ async def verify(request: Request, session: SessionDep, registry: RegistryDep) -
     if not isinstance(vc, dict):
         return _not_verified(400, "malformed_request", "verifiableCredential must be a JSON object", [],
                              {"verdict": "unreadable", "checks": []})
-    result = await run_in_threadpool(verification.verify_vc, session, registry, vc, body.get("options"))
+    result = await run_verification(verification.verify_vc, session, registry, vc, body.get("options"))
     results = verification.results_json(result)
     if result.verified:
         return JSONResponse({"verified": True, "results": results, "problemDetails": []})
@@ -134,7 +135,7 @@ async def verify_presentation(request: Request, session: SessionDep, registry: R
         return await run_in_threadpool(_sd_jwt_presentation, session, registry, vp, body.get("options"))
     if not isinstance(vp, dict):
         return _not_verified(400, "malformed_request", "verifiablePresentation must be a JSON object", [])
-    result = await run_in_threadpool(verification.verify_vp, session, registry, vp, body.get("options"))
+    result = await run_verification(verification.verify_vp, session, registry, vp, body.get("options"))
     results = {"presentation": {"proof": [{"verified": p.ok, "reason": p.reason} for p in result.proof]},
                "credentials": [{"verified": r.verified, **verification.results_json(r)} for r in result.credentials]}
     if result.verified:

@@ -1,0 +1,140 @@
+"""A real `titlecred serve` under hostile load: poison graphs, forged X-Forwarded-For, oversized bodies.
+
+Each test runs the demo registry in a uvicorn subprocess on a free port and talks to it over loopback
+with a real HTTP client (httpx, and a raw socket where the client's view of the connection matters).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hostile_inputs import poison_credential, valid_credential
+from registry.kit import PASSPHRASE
+from typer.testing import CliRunner
+
+import titlecred.cli_registry  # noqa: F401  (registers the registry's commands)
+from titlecred.cli import app as cli
+
+TIMINGS: dict[str, float] = {}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path, fresh_db_url: tuple[str, str | None]) -> Iterator[str]:
+    url, schema = fresh_db_url
+    if schema:
+        url += f"?options=-csearch_path%3D{schema}"
+    env = {"TITLECRED_HOME": str(tmp_path / "home"), "TITLECRED_DATABASE_URL": url,
+           "TITLECRED_KEY_PASSPHRASE": PASSPHRASE, "TITLECRED_ARGON2": "1,8,1",
+           "TITLECRED_LOOKUP_SECRET": "a lookup secret for the hostile tests", "TITLECRED_TRUST_FORWARDED_FOR": "0"}
+    assert CliRunner().invoke(cli, ["demo"], env=env).exit_code == 0
+    port = _free_port()
+    code = "import titlecred.cli_registry; from titlecred.cli import main; main()"
+    proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the server did not come up")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _timed(fn: Any) -> tuple[Any, float]:
+    started = time.monotonic()
+    out = fn()
+    return out, time.monotonic() - started
+
+
+def test_public_routes_answer_within_a_second_under_forty_poison_verifies(served: str) -> None:
+    poison = json.dumps({"verifiableCredential": poison_credential(10)}).encode()
+    valid = {"verifiableCredential": valid_credential()}
+    with httpx.Client(base_url=served, timeout=30) as warm:
+        assert warm.post("/credentials/verify", json=valid).status_code == 200  # first-use costs aside
+
+    def attack(_: int) -> httpx.Response:
+        with httpx.Client(base_url=served, timeout=60) as c:
+            return c.post("/credentials/verify", content=poison, headers={"Content-Type": "application/json"})
+
+    with ThreadPoolExecutor(40) as pool:
+        attacks = [pool.submit(attack, i) for i in range(40)]
+        time.sleep(0.3)  # the poison requests are in: the public routes must answer regardless
+        with httpx.Client(base_url=served, timeout=10) as c:
+            r, TIMINGS["verify"] = _timed(lambda: c.post("/credentials/verify", json=valid))
+            assert r.status_code == 200 and r.json()["verified"] is True
+            r, TIMINGS["status"] = _timed(lambda: c.get("/status/revocation-1"))
+            assert r.status_code == 200
+            r, TIMINGS["did"] = _timed(lambda: c.get("/.well-known/did.json"))
+            assert r.status_code == 200
+            r, TIMINGS["health"] = _timed(lambda: c.get("/api/health"))
+            assert r.status_code == 200
+        answers, TIMINGS["all_poison"] = _timed(lambda: [a.result() for a in attacks])
+    print("answer times under 40 poison verifies (s):", {k: round(v, 3) for k, v in TIMINGS.items()})
+    for name in ("verify", "status", "did", "health"):
+        assert TIMINGS[name] < 1.0, (name, TIMINGS)
+    for a in answers:
+        assert a.status_code == 422, a.text
+        body = a.json()
+        assert body["results"]["verdict"] == "unsupported"
+        assert body["problemDetails"][0]["code"] in ("canonicalization_too_complex", "canonicalization_busy")
+
+
+def _failed_lookup(c: httpx.Client, forwarded: str, n: int) -> int:
+    # A different number each time: only the per-client budget is at stake.
+    body = {"certificateNumber": f"Z20990000{n:05d}", "idNumber": "110105198503120418", "consentCode": "AAAA-AAAA"}
+    return c.post("/api/lookup", json=body, headers={"X-Forwarded-For": forwarded}).status_code
+
+
+def test_forwarded_for_never_buys_a_fresh_budget_when_not_trusted(served: str) -> None:
+    with httpx.Client(base_url=served, timeout=10) as c:
+        codes = [_failed_lookup(c, f"203.0.113.{i}", i) for i in range(12)]
+        assert codes[:10] == [403] * 10
+        assert codes[10:] == [429, 429]  # one budget for the loopback peer, whatever it claims to be
+        # Sign-in uses the same identity helper: a claimed address changes nothing either.
+        r = c.post("/api/auth/login", json={"username": "nobody", "password": "x" * 12},
+                   headers={"X-Forwarded-For": "198.51.100.7"})
+        assert r.status_code < 500
+
+
+def test_oversized_body_gets_its_413_not_a_reset(served: str) -> None:
+    host, port = served.removeprefix("http://").split(":")
+    body = b"{" + b" " * (3 * 1024 * 1024) + b"}"
+    # httpx sends the whole body before reading: it sees the answer only if the server read the body.
+    r = httpx.post(f"{served}/credentials/verify", content=body, headers={"Content-Type": "application/json"},
+                   timeout=30)
+    assert r.status_code == 413 and r.json()["code"] == "request_too_large"
+    # A body larger than it declared is read up to the limit, then answered the same way.
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        head = (b"POST /credentials/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n")
+        s.sendall(head)
+        chunk = b" " * 65536
+        for _ in range(40):
+            s.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        s.sendall(b"0\r\n\r\n")
+        answer = s.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
