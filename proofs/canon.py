@@ -42,6 +42,7 @@ from proofs.templates import TemplateCache
 from schemas.errors import UnknownContext
 
 DocumentLoaderFn = Callable[[str, Any], dict[str, Any]]
+_I18N = "https://www.w3.org/ns/i18n#"
 
 # --- RDFC-1.0 literal escaping (RDF 1.2 canonical N-Triples: ECHAR, then uppercase UCHAR) ---------
 _ECHAR = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
@@ -172,8 +173,11 @@ def to_dataset(doc: dict[str, Any], loader: DocumentLoaderFn, *, safe: bool = Tr
     `JsonLdProcessor.to_rdf`) halves the work.
     """
     processor = _safe_processor if safe else _lax_processor
+    # rdfDirection "i18n-datatype", as Digital Bazaar's eddsa-rdfc-2022 canonizes: without it a value's
+    # @direction would be dropped from what is signed (jsonld.js's safe mode refuses exactly that).
     options: dict[str, Any] = {"documentLoader": loader, "base": None, "processingMode": "json-ld-1.1",
-                               "produceGeneralizedRdf": False, "extractAllScripts": True}
+                               "produceGeneralizedRdf": False, "extractAllScripts": True,
+                               "rdfDirection": "i18n-datatype"}
     try:
         expanded = processor.expand(doc, options)
         if safe:
@@ -223,6 +227,11 @@ def _canonize_pyld(doc: dict[str, Any], loader: DocumentLoaderFn, safe: bool, li
             for part in ("subject", "object"):
                 if t[part]["type"] == "blank node":
                     blanks.add(t[part]["value"])
+            datatype = t["object"].get("datatype")
+            if isinstance(datatype, str) and datatype.startswith(_I18N):
+                # jsonld.js lowercases the language in the i18n datatype (pyld keeps its case).
+                language, _, direction = datatype[len(_I18N):].rpartition("_")
+                t["object"]["datatype"] = f"{_I18N}{language.lower()}_{direction}"
     if len(blanks) > limits.max_blank_nodes:
         raise InputTooLarge(
             f"document has {len(blanks)} blank nodes; at most {limits.max_blank_nodes} are canonicalized"

@@ -156,3 +156,15 @@ def test_a_direction_is_never_reported_as_a_canonicalization_error() -> None:
     assert canon.canonize(doc, loader) == _plain(doc, loader)
     doc["credentialSubject"]["name"]["@value"] = "Bob"
     assert canon.canonize(doc, loader) == _plain(doc, loader)
+
+
+def test_a_base_direction_is_signed_as_an_i18n_datatype_like_jsonld_js() -> None:
+    # Dropping @direction would leave it unsigned; jsonld.js (vc.js) uses rdfDirection "i18n-datatype"
+    # with the language lowercased, and so do we.
+    loader = DocumentLoader()
+    doc = {"@context": EXAMPLES, "type": ["VerifiableCredential"], "issuer": "did:example:issuer",
+           "name": {"@value": "x", "@language": "zh-Hant-TW", "@direction": "rtl"},
+           "credentialSubject": {"id": "did:example:s"}}
+    assert '"x"^^<https://www.w3.org/ns/i18n#zh-hant-tw_rtl>' in canon.canonize(doc, loader)
+    doc["name"] = {"@value": "y", "@direction": "ltr"}
+    assert '"y"^^<https://www.w3.org/ns/i18n#_ltr>' in canon.canonize(doc, loader)

@@ -95,3 +95,33 @@ def test_control_characters_are_escaped_as_rdfc_prescribes(bureau: Any) -> None:
     }
     signed = sign_document(doc, bureau.issuer_key, created="2026-11-01T08:00:00Z")
     assert vcjs.vcjs_verify(signed, _documents(bureau), now=NOW)["verified"] is True
+
+
+def test_vcjs_verifies_what_a_did_key_instance_signs_with_inline_contexts_and_vc_1_1() -> None:
+    """What the VC API now accepts (issue 14) verifies in vc.js too: an inline context, a VC 1.1 credential
+    with the Data Integrity context added, keyword values (@language, @direction), a did:key issuer."""
+    from issuer.sign import IssuerKey, sign_document
+    from keys.did import did_key_document, did_key_from_public
+
+    key = SigningKey.from_seed(bytes(range(1, 33)))
+    did = did_key_from_public(key.public_key)
+    signer = IssuerKey(f"{did}#{did.removeprefix('did:key:')}", key.sign)
+    inline = {"@context": ["https://www.w3.org/ns/credentials/v2",
+                           {"@vocab": "https://example.org/vocab#", "alumniOf": "https://schema.org/alumniOf"}],
+              "type": ["VerifiableCredential"], "issuer": did, "validFrom": "2026-01-01T00:00:00Z",
+              "name": {"@value": "校友证明", "@language": "zh", "@direction": "ltr"},
+              "credentialSubject": {"id": "did:example:1", "alumniOf": "示例大学"}}
+    v11 = {"@context": ["https://www.w3.org/2018/credentials/v1", "https://w3id.org/security/data-integrity/v2"],
+           "type": ["VerifiableCredential"], "issuer": did, "issuanceDate": "2026-01-01T00:00:00Z",
+           "credentialSubject": {"id": "did:example:1"}}
+    # A base direction is signed as an i18n datatype (rdfDirection "i18n-datatype", language lowercased),
+    # as vc.js's cryptosuite canonizes it; without it the direction would be unsigned.
+    directed = {**v11, "@context": ["https://www.w3.org/ns/credentials/v2"], "issuanceDate": None,
+                "name": {"@value": "証明", "@language": "zh-Hant-TW", "@direction": "rtl"},
+                "description": {"@value": "plain", "@direction": "ltr"}}
+    del directed["issuanceDate"]
+    docs = {**bundled_contexts(), did: did_key_document(did)}
+    for doc in (v11, inline, directed):
+        signed = sign_document(doc, signer, created="2026-01-01T00:00:00Z")
+        answer = vcjs.vcjs_verify(signed, docs, now=NOW)
+        assert answer["verified"] is True, (answer.get("error"), signed)

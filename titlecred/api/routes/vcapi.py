@@ -129,12 +129,13 @@ async def verify_presentation(request: Request, session: SessionDep, registry: R
     try:
         body = await _body(request)
     except Invalid as e:
-        return _not_verified(e.status, e.code, e.message, [])
+        return _not_verified(e.status, e.code, e.message, [], {"verdict": "unreadable", "credentials": []})
     vp = body.get("verifiablePresentation", body.get("presentation"))
     if isinstance(vp, str):  # an SD-JWT VC with its key-binding JWT (OpenID4VP's dc+sd-jwt presentation)
         return await run_in_threadpool(_sd_jwt_presentation, session, registry, vp, body.get("options"))
     if not isinstance(vp, dict):
-        return _not_verified(400, "malformed_request", "verifiablePresentation must be a JSON object", [])
+        return _not_verified(400, "malformed_request", "verifiablePresentation must be a JSON object", [],
+                             {"verdict": "unreadable", "credentials": []})
     result = await run_verification(verification.verify_vp, session, registry, vp, body.get("options"))
     results = {"presentation": {"proof": [{"verified": p.ok, "reason": p.reason} for p in result.proof]},
                "credentials": [{"verified": r.verified, **verification.results_json(r)} for r in result.credentials]}
