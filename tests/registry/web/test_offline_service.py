@@ -33,6 +33,7 @@ def test_no_page_reaches_outside_the_service_and_docs_render_offline(chromium: A
     page = context.new_page()
     for path in PUBLIC_PAGES:
         page.goto(path, wait_until="networkidle")
+    page.wait_for_selector(".opblock")
     assert page.locator(".opblock").count() > 20  # Swagger UI drew the API's operations
     assert page.get_by_text("/api/verify/batch").first.is_visible()
     for username, paths in SIGNED_IN.items():
