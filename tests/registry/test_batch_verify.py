@@ -101,3 +101,18 @@ def test_a_client_may_post_30_batches_an_hour(world: World) -> None:
         assert world.client.post("/api/verify/batch", json={"items": ["x"]}).status_code == 200
     refused = world.client.post("/api/verify/batch", json={"items": ["x"]})
     assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+
+
+def test_the_bundle_is_served_with_a_stable_etag_until_something_changes(world: World) -> None:
+    cert = world.issued()
+    first = world.client.get("/.well-known/titlecred-bundle.json")
+    assert first.status_code == 200 and first.headers["cache-control"] == "public, max-age=300"
+    etag = first.headers["etag"]
+    again = world.client.get("/.well-known/titlecred-bundle.json", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    r = world.client.post(f"/api/certificates/{cert['id']}/revoke", json={"reason": "forgery"},
+                          headers=world["bureau"].h)
+    assert r.status_code == 200
+    changed = world.client.get("/.well-known/titlecred-bundle.json", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert changed.json()["issuanceLog"]["seq"] > first.json()["issuanceLog"]["seq"]
