@@ -116,3 +116,18 @@ def test_the_bundle_is_served_with_a_stable_etag_until_something_changes(world: 
     changed = world.client.get("/.well-known/titlecred-bundle.json", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert changed.json()["issuanceLog"]["seq"] > first.json()["issuanceLog"]["seq"]
+
+
+def test_hostile_batches_get_clear_refusals_or_per_item_results(world: World) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    r = world.client.post("/api/verify/batch", content=deep, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
+    nested: object = "x"
+    for _ in range(500):
+        nested = {"a": nested}
+    items = [{"id": "=HYPERLINK(1)", "credential": nested}, {"qr": "TC1:" + "A" * 5000}, 42, None]
+    r = world.client.post("/api/verify/batch?format=csv", json={"items": items})
+    assert r.status_code == 200
+    rows = r.text.splitlines()[1:]
+    assert len(rows) == 4 and all(",unreadable," in row or ",tampered," in row for row in rows)
+    assert "'=HYPERLINK" in rows[0]

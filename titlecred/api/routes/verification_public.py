@@ -90,6 +90,8 @@ async def verify_batch(request: Request, session: SessionDep, registry: Registry
             body = json.loads(data)
         except (UnicodeDecodeError, ValueError):
             raise batch.BatchError("malformed_json", "the request body is neither JSON nor a ZIP file") from None
+        except RecursionError:
+            raise batch.BatchError("malformed_json", "the request body is nested too deeply") from None
         items = batch.items_from_json(body)
     policy = replace(verification.policy(session, registry), unsafe_any_issuer=False)
     results = await run_in_threadpool(partial(batch.verify_all, items, policy, budget_seconds=API_BATCH_SECONDS))
