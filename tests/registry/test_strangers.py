@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -146,7 +147,8 @@ def holder_pdf(world: World, cert: dict[str, Any], folder: Path) -> Path:
 
 
 def download_bundle(served: Served, folder: Path, name: str) -> Path:
-    r = httpx.get(served.url + "/.well-known/titlecred-bundle.json?download=1", verify=str(served.ca))
+    r = httpx.get(served.url + "/.well-known/titlecred-bundle.json?download=1",
+                  verify=ssl.create_default_context(cafile=str(served.ca)))
     assert r.status_code == 200, r.text
     assert "attachment" in r.headers["content-disposition"] and r.headers["etag"]
     path = folder / name
