@@ -7,7 +7,8 @@ JWKS (`key_state`, `revoked`).
 
 - did:key: derived from the identifier itself (did:key spec, Ed25519 only).
 - did:web: only from the DID documents / JWKS the resolver was built with, unless `online=True`, in
-  which case the did.json is fetched over HTTPS (5 s timeout, 256 KB cap, redirects only to https).
+  which case the did.json is fetched over HTTPS (5 s timeout, 256 KB cap, redirects only to https), by
+  the given `fetch` function when there is one (the CLI's cached fetcher, titlecred/online.py).
   A fetched document makes a key resolvable; it does not make its controller a trusted issuer
   (`has_document_for` answers for the given documents only).
 

@@ -135,7 +135,8 @@ def to_csv(results: Iterable[dict[str, Any]]) -> str:
     writer.writeheader()
     for r in results:
         status = r.get("status") or {}
-        writer.writerow({**r, "verified": "yes" if r["verified"] else "no", "status": status.get("value", ""),
+        writer.writerow({**r, "name": _csv_safe(str(r["name"])), "verified": "yes" if r["verified"] else "no",
+                         "status": status.get("value", ""),
                          "statusAsOf": status.get("asOf", "") or "", "problem": _csv_safe(r.get("problem", ""))})
     return buf.getvalue()
 

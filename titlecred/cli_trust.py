@@ -237,6 +237,31 @@ def _fetch_document(did: str, ca_bundle: Path | None) -> tuple[dict[str, Any], s
     return doc, did_web_url(did)
 
 
+def _fetch_bundle(did: str, doc: dict[str, Any], ca_bundle: Path | None) -> dict[str, Any] | None:
+    """The issuer's signed bundle from its well-known URL, checked against the keys just fetched (its status
+    lists then make the pin useful offline); None, with a line saying why, when there is none."""
+    from urllib.parse import urlsplit
+
+    from keys.did import did_web_url
+    from titlecred.online import FetchError
+    from verifier.bundle import MAX_BUNDLE_BYTES, WELL_KNOWN_PATH, BundleError, read_bundle
+
+    parts = urlsplit(did_web_url(did))
+    url = f"https://{parts.netloc}{WELL_KNOWN_PATH}"
+    try:
+        got = Fetcher(ca_bundle=ca_bundle, fresh=True).get_json(url, "bundle", MAX_BUNDLE_BYTES)[0]
+        b = read_bundle(got, doc)
+    except (FetchError, BundleError) as e:
+        typer.echo(f"(no verification bundle kept: {e.message})")
+        return None
+    if b.issuer != did or truststore.key_changes(doc, b.did_document):
+        typer.echo("(no verification bundle kept: it does not match the DID document just fetched)")
+        return None
+    typer.echo(f"kept the verification bundle of {b.date_text}: {len(b.status_lists)} status lists, usable offline")
+    return {"date": b.date_text, "signedBy": b.signed_by, "statusLists": b.status_lists,
+            "issuanceLog": b.issuance_log}
+
+
 def _confirm(question: str, yes: bool) -> bool:
     if yes:
         return True
@@ -259,7 +284,8 @@ def trust_add(did: str, ca_bundle: CaBundle = None, yes: Yes = False) -> None:
             typer.echo(line)
         if not _confirm(f"Pin {did} with these keys?", yes):
             return 1
-        truststore.save(truststore.Pin(did=did, did_document=doc, pinned_at=_now(), source=url))
+        truststore.save(truststore.Pin(did=did, did_document=doc, pinned_at=_now(), source=url,
+                                       bundle=_fetch_bundle(did, doc, ca_bundle)))
         typer.echo(f"pinned {did}: `titlecred verify` now trusts it offline")
         return 0
 
@@ -316,6 +342,7 @@ def trust_refresh(did: Annotated[str | None, typer.Argument(help="One issuer (de
             changes = truststore.key_changes(pin.did_document, doc)
             if not changes:
                 pin.refreshed_at = _now()
+                pin.bundle = _fetch_bundle(pin.did, doc, ca_bundle) or pin.bundle
                 truststore.save(pin)
                 typer.echo(f"{pin.did}: keys unchanged")
                 continue
@@ -324,6 +351,7 @@ def trust_refresh(did: Annotated[str | None, typer.Argument(help="One issuer (de
                 typer.echo(f"  {line}")
             if _confirm(f"Accept these changes for {pin.did}?", yes):
                 pin.did_document, pin.refreshed_at, pin.source = doc, _now(), url
+                pin.bundle = _fetch_bundle(pin.did, doc, ca_bundle) or pin.bundle
                 truststore.save(pin)
                 typer.echo(f"{pin.did}: accepted")
             else:

@@ -101,3 +101,33 @@ def test_a_client_may_post_30_batches_an_hour(world: World) -> None:
         assert world.client.post("/api/verify/batch", json={"items": ["x"]}).status_code == 200
     refused = world.client.post("/api/verify/batch", json={"items": ["x"]})
     assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+
+
+def test_the_bundle_is_served_with_a_stable_etag_until_something_changes(world: World) -> None:
+    cert = world.issued()
+    first = world.client.get("/.well-known/titlecred-bundle.json")
+    assert first.status_code == 200 and first.headers["cache-control"] == "public, max-age=300"
+    etag = first.headers["etag"]
+    again = world.client.get("/.well-known/titlecred-bundle.json", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    r = world.client.post(f"/api/certificates/{cert['id']}/revoke", json={"reason": "forgery"},
+                          headers=world["bureau"].h)
+    assert r.status_code == 200
+    changed = world.client.get("/.well-known/titlecred-bundle.json", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert changed.json()["issuanceLog"]["seq"] > first.json()["issuanceLog"]["seq"]
+
+
+def test_hostile_batches_get_clear_refusals_or_per_item_results(world: World) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    r = world.client.post("/api/verify/batch", content=deep, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
+    nested: object = "x"
+    for _ in range(500):
+        nested = {"a": nested}
+    items = [{"id": "=HYPERLINK(1)", "credential": nested}, {"qr": "TC1:" + "A" * 5000}, 42, None]
+    r = world.client.post("/api/verify/batch?format=csv", json={"items": items})
+    assert r.status_code == 200
+    rows = r.text.splitlines()[1:]
+    assert len(rows) == 4 and all(",unreadable," in row or ",tampered," in row for row in rows)
+    assert "'=HYPERLINK" in rows[0]

@@ -22,14 +22,28 @@ from titlecred.services.context import Registry
 from verifier.bundle import unsigned_bundle
 
 
-def build(session: Session, registry: Registry) -> dict[str, Any]:
-    now = registry.now()
+def _lists(session: Session, registry: Registry) -> list[tuple[str, str]]:
+    """(published text, its hash) of every list, each re-signed first if stale."""
     ids = list(session.exec(select(StatusList.id).order_by(col(StatusList.id))).all())
-    lists = []
+    out = []
     for list_id in ids:
         lst = status.published(session, registry, list_id)
-        assert lst.published_json is not None
-        lists.append(json.loads(lst.published_json))
+        assert lst.published_json is not None and lst.published_hash is not None
+        out.append((lst.published_json, lst.published_hash))
+    return out
+
+
+def fingerprint(session: Session, registry: Registry) -> str:
+    """What a bundle made now would hold, hashed: unchanged, a bundle made earlier can be served again."""
+    head = audit.checkpoint(session, registry.now(), publish=False)
+    parts = [h for _, h in _lists(session, registry)] + [f"{head.seq}:{head.hash}"]
+    parts += [f"{r.key_id}:{r.state.value}:{r.compromised_at}" for r in registry.keys.records()]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+def build(session: Session, registry: Registry) -> dict[str, Any]:
+    now = registry.now()
+    lists = [json.loads(text) for text, _ in _lists(session, registry)]
     head = audit.checkpoint(session, now)
     doc = unsigned_bundle(issuer=registry.profile.did, issuer_name=registry.profile.name, date=stamp(now),
                           did_document=registry.did_document(), records=registry.keys.records(),

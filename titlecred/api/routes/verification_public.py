@@ -45,7 +45,16 @@ API_BATCH_SECONDS = 120.0
             responses={304: {"description": "Not Modified"}})
 def verification_bundle(request: Request, session: SessionDep, registry: RegistryDep,
                         download: bool = False) -> Response:
-    body, etag = bundle.encoded(bundle.build(session, registry))
+    # The same content is served as the same bytes (and ETag) for up to BUNDLE_MAX_AGE, so that caches and
+    # If-None-Match work; any change (a list's bit, a key's state, a new log entry) makes a new bundle.
+    fingerprint = bundle.fingerprint(session, registry)
+    cached = getattr(request.app.state, "bundle_cache", None)
+    now = registry.now()
+    if cached is not None and cached[0] == fingerprint and (now - cached[3]).total_seconds() < BUNDLE_MAX_AGE:
+        body, etag = cached[1], cached[2]
+    else:
+        body, etag = bundle.encoded(bundle.build(session, registry))
+        request.app.state.bundle_cache = (fingerprint, body, etag, now)
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={BUNDLE_MAX_AGE}"}
     if download:
         headers["Content-Disposition"] = 'attachment; filename="titlecred-bundle.json"'
@@ -81,6 +90,8 @@ async def verify_batch(request: Request, session: SessionDep, registry: Registry
             body = json.loads(data)
         except (UnicodeDecodeError, ValueError):
             raise batch.BatchError("malformed_json", "the request body is neither JSON nor a ZIP file") from None
+        except RecursionError:
+            raise batch.BatchError("malformed_json", "the request body is nested too deeply") from None
         items = batch.items_from_json(body)
     policy = replace(verification.policy(session, registry), unsafe_any_issuer=False)
     results = await run_in_threadpool(partial(batch.verify_all, items, policy, budget_seconds=API_BATCH_SECONDS))
