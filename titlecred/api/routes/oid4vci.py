@@ -102,9 +102,14 @@ async def token(request: Request, session: SessionDep, registry: RegistryDep) ->
 
 @router.post("/oid4vci/nonce", tags=["wallets"], summary="Nonce endpoint: a fresh c_nonce for key proofs",
              response_model=dict[str, Any])
-def nonce(session: SessionDep, registry: RegistryDep) -> Response:
-    value, ttl = wallet_issuance.new_nonce(session, registry)
-    return JSONResponse({"c_nonce": value, "c_nonce_expires_in": ttl}, headers=NO_STORE)
+def nonce(request: Request, session: SessionDep, registry: RegistryDep) -> Response:
+    client = request.client.host if request.client else "unknown"
+
+    def run() -> dict[str, Any]:
+        value, ttl = wallet_issuance.new_nonce(session, registry, client)
+        return {"c_nonce": value, "c_nonce_expires_in": ttl}
+
+    return oauth(run)
 
 
 def _bearer(request: Request) -> str | None:
