@@ -72,7 +72,7 @@ def sign_compact(header: Mapping[str, Any], payload: Mapping[str, Any], sign: Ca
 def _json_object(part: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(b64u_decode(part).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         if isinstance(e, JoseError):
             raise
         raise JoseError("malformed_jwt", f"the JWT's {what} is not JSON") from e

@@ -213,7 +213,10 @@ def demo() -> None:
                       ("", "sent to 13800138000: the console sender prints it in the server's log), a reviewer"),
                       ("", "(employer, supervisory, ...) or the bureau"),
                       (f"{base}/v", "the scan page (scan the PDF's QR code, or paste its text)"),
-                      (f"{base}/docs", "the API (log in: POST /api/auth/login)")):
+                      (f"{base}/docs", "the API (log in: POST /api/auth/login)"),
+                      (f"{base}/me/shares", "a holder's purpose-bound shares; a certificate's page: add to a wallet"),
+                      (f"{base}/work/presentations", "ask a wallet for a title credential (OpenID4VP)"),
+                      (f"{base}/.well-known/openid-credential-issuer", "the wallet issuer metadata (OpenID4VCI)")):
         typer.echo(f"  {url:<28} {what}")
 
 

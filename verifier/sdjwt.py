@@ -48,6 +48,7 @@ SD_JWT_TYPS = ("dc+sd-jwt",)
 KB_TYP = "kb+jwt"
 ISSUER_ALGS = ("EdDSA",)
 MAX_DISCLOSURES = 64
+MAX_DISCLOSURE_CHARS = 8 * 1024
 KB_MAX_AGE = timedelta(minutes=5)
 FUTURE_SKEW = timedelta(seconds=60)
 
@@ -65,9 +66,11 @@ class ParsedSdJwt:
 
 
 def _decode_disclosure(text: str) -> list[Any]:
+    if len(text) > MAX_DISCLOSURE_CHARS:
+        raise JoseError("malformed_disclosure", "a disclosure is too long")
     try:
         value = json.loads(b64u_decode(text).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         if isinstance(e, JoseError):
             raise
         raise JoseError("malformed_disclosure", "a disclosure is not base64url JSON") from e

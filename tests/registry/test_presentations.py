@@ -171,3 +171,21 @@ def test_response_endpoint_errors(ready: World) -> None:
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
     r = ready.client.post("/oid4vp/response", data={"error": "access_denied", "state": req["id"]})
     assert r.status_code == 200 and result(ready, req)["verdict"] == "declined"
+
+
+def test_hostile_inputs_get_clear_refusals_not_500s(ready: World, held: dict[str, Any]) -> None:
+    from keys.jose import b64u
+
+    deep = "[" * 100_000 + "]" * 100_000
+    req = new_request(ready)
+    r = ready.client.post("/oid4vp/response", data={"vp_token": deep[:400_000], "state": req["id"]})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+    r = ready.client.post("/oid4vci/credential", content=deep[:60_000].encode(),
+                          headers={"Authorization": "Bearer x", "Content-Type": "application/json"})
+    assert r.status_code in (400, 401)
+    bomb = b64u(("[" * 5000 + "]" * 5000).encode())
+    parts = held["sd"].split("~")
+    for pres in (parts[0] + "~" + bomb + "~", b64u(b"{" * 3000) + "." + b64u(b"{}") + ".x~",
+                 "~".join(["a"] * 10_000)):
+        r = ready.client.post("/presentations/verify", json={"verifiablePresentation": pres})
+        assert r.status_code in (400, 413, 422) and r.json()["verified"] is False, r.text

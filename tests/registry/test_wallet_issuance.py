@@ -306,3 +306,9 @@ def test_di_vp_key_proof_binds_the_ldp_vc_and_its_attacks_are_refused(ready: Wor
     assert r.json()["error"] == "invalid_nonce"
     r = ask(ready, at, "title_dc_sd_jwt", di_vp_proof(holder, nonce(ready), ISSUER), kind="di_vp")
     assert r.json()["error"] == "invalid_proof"
+
+
+def test_nonce_endpoint_is_rate_limited_per_client(world: World) -> None:
+    codes = [world.client.post("/oid4vci/nonce").status_code for _ in range(125)]
+    assert codes[:120] == [200] * 120 and codes[-1] == 429
+    assert world.client.post("/oid4vci/nonce").json()["error"] == "rate_limited"

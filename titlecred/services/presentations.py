@@ -28,6 +28,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from proofs.bounds import parse_json
+from proofs.errors import ProofLayerError
 from titlecred.db.models_wallet import VpRequest
 from titlecred.oid4vci.errors import OAuthError, invalid_request
 from titlecred.oid4vp import dcql
@@ -42,6 +44,8 @@ from verifier.result import Check, VerificationResult
 from verifier.sdjwt import verify_sd_jwt
 
 REQUEST_TTL = timedelta(minutes=10)
+# A presentation (a VP with one credential, or an SD-JWT string) inside the DCQL answer object.
+VP_TOKEN_LIMITS = replace(verification.REQUEST_LIMITS, max_string=64 * 1024)
 MAX_PURPOSE = 200
 
 
@@ -95,10 +99,10 @@ def _vp_token(form: dict[str, str]) -> Any:
     if not text:
         raise invalid_request("vp_token is missing")
     try:
-        token = json.loads(text)
-    except ValueError:
-        raise invalid_request("vp_token must be a JSON object (DCQL: {credential query id: [presentations]})") \
-            from None
+        token = parse_json(text, VP_TOKEN_LIMITS)
+    except ProofLayerError:
+        raise invalid_request("vp_token must be a bounded JSON object (DCQL: {credential query id: "
+                              "[presentations]})") from None
     if not isinstance(token, dict) or dcql.QUERY_ID not in token:
         raise invalid_request(f"vp_token must answer the credential query {dcql.QUERY_ID!r}")
     presentations = token[dcql.QUERY_ID]

@@ -49,7 +49,7 @@ from titlecred.oid4vci.errors import (
     invalid_token,
 )
 from titlecred.oid4vci.proofs import ProvedKey, check_jwt_proof
-from titlecred.services import audit, certificates, token_status
+from titlecred.services import audit, certificates, ratelimit, token_status
 from titlecred.services.context import Registry
 from titlecred.services.errors import Conflict, Forbidden, Invalid
 from titlecred.services.principal import Principal
@@ -250,10 +250,17 @@ def redeem(session: Session, registry: Registry, form: dict[str, str]) -> Issued
     return IssuedToken(token, int(TOKEN_TTL.total_seconds()))
 
 
-def new_nonce(session: Session, registry: Registry) -> tuple[str, int]:
+NONCE_RATE = (120, timedelta(minutes=1))  # per client address: the endpoint is open and writes a row
+
+
+def new_nonce(session: Session, registry: Registry, client: str = "unknown") -> tuple[str, int]:
     now = registry.now()
     nonce = secrets.token_urlsafe(24)
     with atomic(session):
+        decision = ratelimit.hit(session, ratelimit.key(registry.config, "oid4vci-nonce",
+                                                        ratelimit.client_bucket(client)), *NONCE_RATE, now)
+        if not decision.allowed:
+            raise OAuthError("rate_limited", f"too many nonces; try again in {decision.retry_after_seconds} s", 429)
         session.exec(delete(WalletNonce).where(col(WalletNonce.expires_at) < now - NONCE_TTL))
         session.add(WalletNonce(nonce_hash=_sha256(nonce), created_at=now, expires_at=now + NONCE_TTL))
     return nonce, int(NONCE_TTL.total_seconds())

@@ -143,3 +143,23 @@ def test_holder_shares_for_a_purpose_sees_openings_and_withdraws(chromium: Any, 
         visitor.close()
     finally:
         context.close()
+
+
+def test_wallet_pages_say_everything_in_both_languages() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    from titlecred.web.i18n import catalogs
+
+    web = Path(__file__).resolve().parents[3] / "titlecred" / "web"
+    for name in ("wallet", "presentations", "shares"):
+        data = json.loads((web / "locale" / f"{name}.json").read_text(encoding="utf-8"))
+        assert set(data["zh"]) == set(data["en"]), name
+    templates = ["holder/wallet.html", "holder/authorize.html", "holder/shares.html", "share.html",
+                 "work/presentation.html", "work/presentation_new.html"]
+    for template in templates:
+        text = (web / "templates" / template).read_text(encoding="utf-8")
+        for key in (k for k in re.findall(r"t\('([a-z_.]+)'", text) if not k.endswith(".")):
+            for lang in ("zh", "en"):
+                assert key in catalogs()[lang], (template, key, lang)

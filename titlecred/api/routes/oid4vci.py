@@ -16,6 +16,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from proofs.bounds import Limits, parse_json
+from proofs.errors import ProofLayerError
 from titlecred.api import models as m
 from titlecred.api.deps import Id, PrincipalDep, RegistryDep, SessionDep
 from titlecred.oid4vci import metadata
@@ -26,6 +28,8 @@ from titlecred.services import token_status, wallet_issuance
 router = APIRouter(responses=m.PROBLEMS)
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_FORM_BYTES = 8 * 1024
+REQUEST_LIMITS = Limits(max_bytes=64 * 1024, max_depth=12, max_nodes=2_000, max_string=32 * 1024,
+                        max_blank_nodes=32)
 
 
 def oauth_error(e: OAuthError) -> JSONResponse:
@@ -98,9 +102,14 @@ async def token(request: Request, session: SessionDep, registry: RegistryDep) ->
 
 @router.post("/oid4vci/nonce", tags=["wallets"], summary="Nonce endpoint: a fresh c_nonce for key proofs",
              response_model=dict[str, Any])
-def nonce(session: SessionDep, registry: RegistryDep) -> Response:
-    value, ttl = wallet_issuance.new_nonce(session, registry)
-    return JSONResponse({"c_nonce": value, "c_nonce_expires_in": ttl}, headers=NO_STORE)
+def nonce(request: Request, session: SessionDep, registry: RegistryDep) -> Response:
+    client = request.client.host if request.client else "unknown"
+
+    def run() -> dict[str, Any]:
+        value, ttl = wallet_issuance.new_nonce(session, registry, client)
+        return {"c_nonce": value, "c_nonce_expires_in": ttl}
+
+    return oauth(run)
 
 
 def _bearer(request: Request) -> str | None:
@@ -115,10 +124,9 @@ async def credential(request: Request, session: SessionDep, registry: RegistryDe
     token_value = _bearer(request)
     raw = await request.body()
     try:
-        import json
-
-        body: Any = json.loads(raw) if raw else None
-    except ValueError:
+        # Bounded (size, depth, nodes; duplicate keys refused) before anything reads it.
+        body: Any = parse_json(raw, REQUEST_LIMITS) if raw else None
+    except ProofLayerError:
         body = None
     return oauth(lambda: wallet_issuance.issue(session, registry, token_value, body, check_di_vp))
 
