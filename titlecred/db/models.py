@@ -447,3 +447,4 @@ __all__ = [
     "NumberCounter", "Organization", "OtpChallenge", "Person", "Photo", "QuerySlip", "RateCounter",
     "ReissueRequest", "ReviewStep", "StatusEntry", "StatusList", "UploadBatch", "metadata",
 ]
+from titlecred.db.models_elicense import ElicenseOutbox  # noqa: E402,F401
