@@ -54,3 +54,58 @@ def export_cmd(
         typer.echo(f"exported {len(rows)} certificate(s) to {out}")
 
     guarded(run)
+
+
+@elicense_app.command("deliver")
+def deliver_cmd(
+    endpoint: Annotated[str | None, typer.Option("--endpoint", help="The library's endpoint (default: "
+                                                 "TITLECRED_ELICENSE_ENDPOINT)")] = None,
+    once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit")] = False,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=100, help="Rows claimed at a time")] = 10,
+    lease: Annotated[float, typer.Option("--lease", min=1, help="Seconds a claim holds a row")] = 120.0,
+    idle: Annotated[float, typer.Option("--idle", min=0.05, help="Seconds to wait when nothing is due")] = 2.0,
+    seal: Annotated[bool, typer.Option("--seal/--no-seal", help="Seal the OFDs with this home's seal key")] = True,
+    worker: Annotated[str | None, typer.Option("--worker", help="This deliverer's name (default: host:pid)")] = None,
+) -> None:
+    """Push the outbox's license events (issued, reissued, revoked) to the provincial library; run as
+    many as you like, on any hosts: they share the work through the database."""
+    import os
+    import socket
+    import time
+    from datetime import timedelta
+
+    from titlecred.api.app import build_registry
+    from titlecred.cli_registry import _sessions
+    from titlecred.services.outbox import Deliverer, HttpTransport
+    from titlecred.settings import load_settings
+
+    def run() -> None:
+        settings = load_settings()
+        url = endpoint or os.environ.get("TITLECRED_ELICENSE_ENDPOINT")
+        if not url:
+            raise AppError("no_endpoint", "no library endpoint: give --endpoint or set TITLECRED_ELICENSE_ENDPOINT")
+        registry = build_registry(settings)
+        sealer = None
+        if seal:
+            from printing.ofd.seal import seal_ofd
+            from titlecred.ofd_seal_key import load_signer
+
+            signer = load_signer(settings, registry.profile.name)
+
+            def sealer(data: bytes) -> bytes:
+                return seal_ofd(data, signer)
+
+        deliverer = Deliverer(_sessions(settings), registry, HttpTransport(url), worker or
+                              f"{socket.gethostname()}:{os.getpid()}", lease=timedelta(seconds=lease), batch=batch,
+                              seal=sealer)
+        total = 0
+        while True:
+            delivered = deliverer.run_once()
+            total += delivered
+            if once and delivered == 0:
+                break
+            if delivered == 0:
+                time.sleep(idle)
+        typer.echo(f"delivered {total} license event(s)")
+
+    guarded(run)

@@ -17,9 +17,11 @@ import pytest
 from registry.invariants import check_invariants
 from registry.kit import PASSPHRASE, World
 from sqlalchemy import Engine, text
+from sqlmodel import select
 
 from schemas import elicense
 from titlecred.db.models import Application, Certificate
+from titlecred.db.models_elicense import ElicenseOutbox
 from titlecred.services import batch, orgs, status
 from titlecred.services.batch_seed import seed_approved
 from titlecred.services.context import Registry
@@ -56,6 +58,9 @@ def test_batch_issues_every_approved_application_once_in_chunks(sessions: Any, r
         assert cert is not None
         subject = json.loads(cert.full_json)["credentialSubject"]
         assert elicense.parse_identifier(subject["eLicenseIdentifier"]).serial == cert.certificate_number
+        # ... and queues each license for the provincial library, once.
+        events = s.exec(select(ElicenseOutbox.event_key)).all()
+        assert len(events) == 40 and len(set(events)) == 40
         # A second run has nothing to issue; joining the finished one claims nothing.
         again = batch.start_run(s, registry, actor)
         assert again.total == 0 and again.state == "done"

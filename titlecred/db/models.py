@@ -449,4 +449,5 @@ __all__ = [
 ]
 from titlecred.db import models_batch as _models_batch  # noqa: E402,F401  (batch runs, issue 17)
 from titlecred.db import models_idempotency  # noqa: E402,F401
+from titlecred.db.models_elicense import ElicenseOutbox  # noqa: E402,F401
 from titlecred.db.models_wallet import Share, ShareOpen, VpRequest, WalletNonce, WalletOffer, WalletToken  # noqa: E402,F401

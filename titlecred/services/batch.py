@@ -49,8 +49,9 @@ from titlecred.db.models import (
     StatusEntry,
 )
 from titlecred.db.models_batch import BatchItem, BatchRun
+from titlecred.db.models_elicense import ElicenseOutbox
 from titlecred.errors import AppError, error_code, error_message
-from titlecred.services import applications, audit, numbering, orgs, status
+from titlecred.services import applications, audit, numbering, orgs, outbox, status
 from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
 from titlecred.services.elicense_id import with_identifier
@@ -361,6 +362,12 @@ def _issue_ready(session: Session, registry: Registry, actor: Principal, ready: 
     head.seq, head.hash = seq, prev
     session.add(head)
     session.execute(insert(CredentialHash), hash_rows)
+    # As a single issuance does (issuance.sign_and_store): each license event goes to the provincial
+    # library's outbox in the transaction that issues it.
+    session.execute(insert(ElicenseOutbox), [
+        {"event_key": outbox.event_key_of(row["full_json"], row["certificate_number"], "issued"),
+         "certificate_id": row["id"], "event": "issued", "created_at": now, "next_attempt_at": now, "attempts": 0}
+        for row in cert_rows])
     app_ids = [r.app.id for r in ready]
     session.execute(update(Application).where(col(Application.id).in_(app_ids))
                     .values(state="issued", updated_at=now).execution_options(synchronize_session=False))

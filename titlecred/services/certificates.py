@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from issuer.record import parse_record
 from schemas import bitstring
 from titlecred.db.models import Certificate, Person, StatusEntry
-from titlecred.services import audit, numbering, orgs, status
+from titlecred.services import audit, numbering, orgs, outbox, status
 from titlecred.services.clock import china_year
 from titlecred.services.context import Registry
 from titlecred.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -120,6 +120,7 @@ def revoke(session: Session, registry: Registry, actor: Principal, cert_id: int,
         cert.state, cert.revoked_at = "revoked", registry.now()
         cert.revocation_reason, cert.revocation_detail = reason, text
         session.add(cert)
+        outbox.enqueue(session, cert, "revoked", registry.now())
         audit.append(session, at=registry.now(), actor=actor.actor, action="certificate.revoked",
                      subject=f"certificate:{cert.certificate_number}",
                      details={"certificateId": cert.id, "reason": reason, "reasonName": REVOCATION_REASONS[reason],
@@ -204,6 +205,7 @@ def reissue_in_transaction(session: Session, registry: Registry, actor: Principa
     data["annotations"] = [*notes, REISSUE_MARK]
     data["reissueOf"] = old.full_id
     data.pop("levelCode", None)
+    data.pop("eLicenseIdentifier", None)  # the reissue is a new license: its identifier has its own number
     # Lock order: counter, then the status lists (the old one first), then the audit head.
     number = numbering.allocate(session, letter=old.level_code, region_code=bureau.region_code,
                                 year=china_year(registry.now()))

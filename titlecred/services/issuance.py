@@ -43,7 +43,7 @@ from titlecred.db.models import (
     Person,
 )
 from titlecred.db.models_idempotency import IdempotencyKey
-from titlecred.services import applications, audit, numbering, orgs, status
+from titlecred.services import applications, audit, numbering, orgs, outbox, status
 from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
 from titlecred.services.elicense_id import with_identifier
@@ -93,6 +93,7 @@ def sign_and_store(session: Session, registry: Registry, actor: Principal, *, re
     )
     session.add(cert)
     session.flush()
+    outbox.enqueue(session, cert, "reissued" if reissue_of is not None else "issued", now)
     for status_entry in (alloc.revocation, alloc.suspension):
         status_entry.certificate_id = cert.id
         session.add(status_entry)
