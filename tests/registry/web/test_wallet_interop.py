@@ -21,6 +21,14 @@ from schemas.loader import bundled_contexts
 pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
 
 
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    # The protocols run over the same services that tests/registry/test_wallet_*.py, test_presentations.py
+    # and test_shares.py drive over HTTP on both databases; the independent libraries add the wire format,
+    # not the database, and each of them costs a Node.js start.
+    return str(request.param)
+
+
 def offer_for(live: LiveServer, cert: dict[str, Any] | None = None, **body: Any) -> tuple[dict[str, Any], str]:
     w: World = live.world
     cert = cert or w.issued()
