@@ -222,3 +222,12 @@ def test_vcjs_verifies_a_purpose_bound_share_until_it_is_withdrawn(live: LiveSer
     # vc.js reports each status entry's bit (its `verified` says the status could be checked).
     after = vcjs.vcjs_verify(cred, documents())
     assert [s["statusPurpose"] for s in after["status"] if s["status"]] == ["revocation"], after["status"]
+
+
+def test_credo_client_sends_a_di_vp_key_proof_signed_by_vcjs(live: LiveServer) -> None:
+    give_phone(live.world)
+    made, tx = offer_for(live, configurations=["title_ldp_vc"])
+    out = wallet({"op": "issue", "offer": made["link"], "txCode": tx, "configurationId": "title_ldp_vc",
+                  "proofType": "di_vp", "documents": bundled_contexts()})
+    assert out.get("credential"), out
+    assert out["credential"]["credentialSubject"]["id"] == out["holder"]["did"]
