@@ -8,7 +8,8 @@
 // Requests:
 //   {"op":"issue", "offer": "openid-credential-offer://...", "txCode": "123456",
 //    "configurationId": "title_ldp_vc"|"title_dc_sd_jwt",
-//    "keyType": "Ed25519"|"P-256", "bindBy": "did"|"jwk"}
+//    "keyType": "Ed25519"|"P-256", "bindBy": "did"|"jwk", "proofType"?: "jwt"|"di_vp",
+//    "documents"?: {url: json} (contexts, for di_vp)}
 //     -> {"credential", "holder": {"publicJwk", "privateJwk", "did"}, "offer",
 //         "issuerMetadata", "format"}
 //   {"op":"verify-sdjwt", "sdJwt": "...", "jwks": {"keys": [...]},
@@ -125,12 +126,26 @@ async function issue(req) {
   const signer = req.bindBy === 'jwk' ?
     {method: 'jwk', publicJwk: holder.publicJwk, alg: holder.alg} :
     {method: 'did', didUrl: holder.didUrl, alg: holder.alg};
-  const {jwt} = await client.createCredentialRequestJwtProof({
-    issuerMetadata, credentialConfigurationId: req.configurationId, nonce, signer,
-  });
+  let proofs;
+  if (req.proofType === 'di_vp') {
+    // OpenID4VCI 1.0 Appendix F.2: a VP signed by vc.js (eddsa-rdfc-2022, authentication), the
+    // c_nonce as challenge and the credential issuer as domain. The client passes it through.
+    const keyPair = await Ed25519Multikey.fromJwk({jwk: holder.privateJwk, secretKey: true,
+      id: holder.didUrl, controller: holder.did});
+    const suite = new DataIntegrityProof({signer: keyPair.signer(), cryptosuite: eddsaRdfc2022});
+    const presentation = vc.createPresentation({holder: holder.did, version: 2.0});
+    const vp = await vc.signPresentation({presentation, suite, challenge: nonce,
+      domain: offer.credential_issuer, documentLoader: loaderFor(req.documents || {})});
+    proofs = {di_vp: [vp]};
+  } else {
+    const {jwt} = await client.createCredentialRequestJwtProof({
+      issuerMetadata, credentialConfigurationId: req.configurationId, nonce, signer,
+    });
+    proofs = {jwt: [jwt]};
+  }
   const response = await client.retrieveCredentials({
     issuerMetadata, accessToken: accessTokenResponse.access_token,
-    credentialConfigurationId: req.configurationId, proofs: {jwt: [jwt]},
+    credentialConfigurationId: req.configurationId, proofs,
   });
   if (!response.ok) {
     const body = await response.response.text();

@@ -122,3 +122,11 @@ def test_pdf_copy_carries_the_signed_share(world: World, clock: Clock) -> None:
     cred = json.loads(pdf_attachment(r.content))
     assert PURPOSE in pdf_text(r.content).replace("\n", "")
     assert cred["sharePurpose"] == PURPOSE and verify(world, cred)["verified"] is True
+
+
+def test_concurrent_shares_never_pass_the_limit(world: World, clock: Clock) -> None:
+    from registry.kit import run_threads
+
+    cert = world.issued()
+    results = run_threads(5, lambda i: make(world, cert, clock, purpose=f"用途{i}").status_code)
+    assert sorted(results) == [201, 201, 201, 409, 409], results

@@ -30,7 +30,7 @@ from issuer.credential import new_credential_id
 from issuer.share import build_share
 from issuer.sign import sign_document
 from proofs.dataintegrity import parse_datetime
-from titlecred.db.models import Certificate
+from titlecred.db.models import Account, Certificate
 from titlecred.db.models_wallet import Share, ShareOpen
 from titlecred.services import audit, certificates, status, verification
 from titlecred.services.clock import stamp
@@ -89,6 +89,9 @@ def create(session: Session, registry: Registry, actor: Principal, cert_id: int,
     text, until = _purpose(purpose), _until(registry, valid_until)
     now = registry.now()
     with atomic(session):
+        # The holder's account row serializes their share-making, so that two at once cannot pass the
+        # limit of 3 together (lock order: account, certificate, status lists, audit head).
+        locked(session, select(Account).where(Account.id == actor.account_id))
         cert = certificates.locked_cert(session, cert_id)
         if not certificates.sees_full(actor, cert):
             raise Forbidden("this certificate is not yours")

@@ -21,6 +21,14 @@ from schemas.loader import bundled_contexts
 pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
 
 
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    # The protocols run over the same services that tests/registry/test_wallet_*.py, test_presentations.py
+    # and test_shares.py drive over HTTP on both databases; the independent libraries add the wire format,
+    # not the database, and each of them costs a Node.js start.
+    return str(request.param)
+
+
 def offer_for(live: LiveServer, cert: dict[str, Any] | None = None, **body: Any) -> tuple[dict[str, Any], str]:
     w: World = live.world
     cert = cert or w.issued()
@@ -214,3 +222,12 @@ def test_vcjs_verifies_a_purpose_bound_share_until_it_is_withdrawn(live: LiveSer
     # vc.js reports each status entry's bit (its `verified` says the status could be checked).
     after = vcjs.vcjs_verify(cred, documents())
     assert [s["statusPurpose"] for s in after["status"] if s["status"]] == ["revocation"], after["status"]
+
+
+def test_credo_client_sends_a_di_vp_key_proof_signed_by_vcjs(live: LiveServer) -> None:
+    give_phone(live.world)
+    made, tx = offer_for(live, configurations=["title_ldp_vc"])
+    out = wallet({"op": "issue", "offer": made["link"], "txCode": tx, "configurationId": "title_ldp_vc",
+                  "proofType": "di_vp", "documents": bundled_contexts()})
+    assert out.get("credential"), out
+    assert out["credential"]["credentialSubject"]["id"] == out["holder"]["did"]

@@ -66,7 +66,7 @@ def test_holder_without_contact_is_told_to_add_one(page: Any, live: LiveServer) 
     assert "请先绑定手机号或电子邮箱" in page.content()
 
 
-@pytest.mark.parametrize("size", list(VIEWPORTS))
+@pytest.mark.parametrize("size", ["desktop"])
 def test_registration_body_asks_on_the_page_and_sees_the_wallets_answer(chromium: Any, size: str,
                                                                        live: LiveServer, shots: Shots) -> None:
     import re
