@@ -107,3 +107,22 @@ def test_an_unsigned_or_minimal_credential_is_not_rendered(samples: dict) -> Non
         render_ofd(full, samples["senior_b"].qr_text)
     with pytest.raises(NotACertificate):
         render_ofd(samples["senior_b"].pair.minimal, samples["senior_b"].qr_text)
+
+
+def test_verify_reads_an_ofd_and_catches_an_edited_page(ofds: dict[str, bytes], policy) -> None:
+    from titlecred.printed import verify_bytes
+
+    result = verify_bytes(ofds["senior_b"], policy)
+    assert result.verified, result.to_json()
+    assert result.check("printed").outcome == "passed" and result.check("seal").outcome == "skipped"
+    source = zipfile.ZipFile(io.BytesIO(ofds["senior_b"]))
+    edited = io.BytesIO()
+    with zipfile.ZipFile(edited, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith("Content.xml"):
+                data = data.replace("副高级".encode(), "正高级".encode())
+            target.writestr(info, data)
+    result = verify_bytes(edited.getvalue(), policy)
+    assert not result.verified
+    assert result.check("printed").outcome == "failed" and "级别" in result.check("printed").reason
