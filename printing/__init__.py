@@ -11,4 +11,5 @@ the network, and it never puts a full resident ID number on a page or in a QR co
 - `pdfdoc`  a minimal PDF 1.7 object writer (one page, one font, one attachment)
 - `pdf`     `render_pdf(full_credential, compact_qr_text) -> bytes`
 - `extract` read a PDF or a photo back: the attachment, the page text, the QR text (bounded)
+- `ofd/`    the same page as OFD (GB/T 33190) with glyf font subsets, and the SM2/SM3 seal
 """

@@ -6,7 +6,8 @@ Checks added to those of `verify_credential` on the attachment:
 - `seal`: a sealed OFD must be intact (every part's SM3 digest, no part added or removed, the SM2
   signature over Signature.xml); a seal by a key this verifier does not trust is reported as such
   (indeterminate), an unsealed OFD skips the check.
-The OFD's QR code is vector paths; it is not decoded here (the PDF's and photos' QR checks are).
+- `qr`: the page's QR code (vector paths, drawn into a bitmap and decoded) verifies and carries this
+  certificate's facts, as for a PDF.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 
 from lxml import etree
 
+from printing.ofd.reader import page_text, qr_text
 from printing.ofd.seal import SealError, read_parts, verify_sealed
 from proofs.bounds import parse_json
 from proofs.errors import ProofLayerError
+from verifier.compact import verify_compact
 from verifier.policy import Policy
 from verifier.result import Check, VerificationResult, unusable
 from verifier.verify import verify_credential
@@ -31,14 +34,8 @@ def is_ofd(data: bytes) -> bool:
     return data[:4] == b"PK\x03\x04"
 
 
-def page_text(parts: dict[str, bytes]) -> str:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    root = etree.fromstring(parts[CONTENT], parser)
-    return "".join(code.text or "" for code in root.iter(f"{{{NS}}}TextCode"))
-
-
 def verify_ofd(data: bytes, policy: Policy, *, seal_keys: frozenset[str] = frozenset()) -> VerificationResult:
-    from titlecred.printed import _printed_check
+    from titlecred.printed import _first_problem, _printed_check, _same_certificate
 
     try:
         parts = read_parts(data)
@@ -59,8 +56,21 @@ def verify_ofd(data: bytes, policy: Policy, *, seal_keys: frozenset[str] = froze
         return result
     try:
         text = page_text(parts)
+        qr = qr_text(parts)
     except etree.XMLSyntaxError:
-        text = ""
+        text, qr = "", None
+    if qr is None:
+        result.checks.append(Check("qr", "failed", "no certificate QR code can be read on the page", "no_qr_code"))
+    else:
+        qr_result = verify_compact(qr, policy)
+        if not qr_result.verified:
+            result.checks.append(Check("qr", "failed", f"the QR code does not verify: {_first_problem(qr_result)}",
+                                       "qr_invalid"))
+        elif isinstance(parsed, dict) and (problem := _same_certificate(parsed, qr_result.credential or {})):
+            result.checks.append(Check("qr", "failed", problem, "qr_mismatch"))
+        else:
+            result.checks.append(Check("qr", "passed", "the QR code verifies and carries this certificate's "
+                                                       "signed facts"))
     if isinstance(parsed, dict):
         result.checks.append(_printed_check(text, parsed, "attached credential", "layout 1"))
     seal = verify_sealed(parts)

@@ -24,7 +24,9 @@ PT_TO_MM = 1 / MM
 
 
 def fmt(value: float) -> str:
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    text = f"{value:.3f}"
+    if text[-1] == "0":
+        text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
@@ -94,6 +96,15 @@ class Interpreter:
         px, py = a * x + c * y + e, b * x + d * y + f
         return px * PT_TO_MM, self.height_mm - py * PT_TO_MM
 
+    def _rect(self, x: float, y: float, w: float, h: float) -> None:
+        p0, p2 = self._to_mm(x, y), self._to_mm(x + w, y + h)
+        _a, b, c, _d, _e, _f = self._state.ctm
+        if b == 0 and c == 0:  # axis-aligned (every rectangle of the page, the QR modules among them)
+            p1, p3 = (p2[0], p0[1]), (p0[0], p2[1])
+        else:
+            p1, p3 = self._to_mm(x + w, y), self._to_mm(x, y + h)
+        self._path += [("M", [p0]), ("L", [p1]), ("L", [p2]), ("L", [p3]), ("C", [])]
+
     def run(self, ops: Iterable[str]) -> None:
         for op in ops:
             self._run_one(op)
@@ -135,9 +146,7 @@ class Interpreter:
         elif op == "h":
             self._path.append(("C", []))
         elif op == "re":
-            x, y, w, h = nums
-            self._path += [("M", [self._to_mm(x, y)]), ("L", [self._to_mm(x + w, y)]),
-                           ("L", [self._to_mm(x + w, y + h)]), ("L", [self._to_mm(x, y + h)]), ("C", [])]
+            self._rect(nums[0], nums[1], nums[2], nums[3])
         elif op in ("f", "S", "B"):
             self._paint(stroke=op in ("S", "B"), fill=op in ("f", "B"))
         elif op == "BT":

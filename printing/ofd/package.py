@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from printing.fonts import font_set
+from printing.fonts import clusters, font_set
 from printing.layout import CHINA_TIME, PAGE_H, PAGE_W, TITLE
 from printing.ofd.draw import Interpreter, PageObject, PathObject, TextObject, fmt
 from printing.ofd.font import build_font
@@ -122,16 +122,16 @@ def build_parts(page: ComposedPage, *, minimal_attached: bool = False) -> dict[s
     used: dict[bool, list[str]] = {}
     for obj in body:
         if isinstance(obj, TextObject):
-            clusters = used.setdefault(obj.bold, [])
-            for cluster in _clusters_of(page, obj):
-                if cluster not in clusters:
-                    clusters.append(cluster)
+            seen = used.setdefault(obj.bold, [])
+            for cluster in clusters(obj.text):
+                if cluster not in seen:
+                    seen.append(cluster)
     font_ids = {bold: ids.next() for bold in sorted(used)}
     parts: dict[str, bytes] = {}
     font_entries = []
-    for bold, clusters in sorted(used.items()):
+    for bold, font_clusters in sorted(used.items()):
         name = f"font_{font_ids[bold]}.ttf"
-        parts[f"{DOC}/Res/{name}"] = build_font(fonts, clusters, bold=bold, family=FONT_FAMILY)
+        parts[f"{DOC}/Res/{name}"] = build_font(fonts, font_clusters, bold=bold, family=FONT_FAMILY)
         font_entries.append(
             f'<ofd:Font ID="{font_ids[bold]}" FontName="{FONT_FAMILY}-{"Bold" if bold else "Regular"}" '
             f'FamilyName="{FONT_FAMILY}" Serif="true"{" Bold=" + quoteattr("true") if bold else ""}>'
@@ -185,12 +185,6 @@ def build_parts(page: ComposedPage, *, minimal_attached: bool = False) -> dict[s
     ).encode()
     parts[ATTACHMENT_PATH] = data
     return parts
-
-
-def _clusters_of(page: ComposedPage, obj: TextObject) -> list[str]:
-    from printing.fonts import clusters
-
-    return clusters(obj.text)
 
 
 def zip_parts(parts: Mapping[str, bytes], *, date: str = "2000-01-01") -> bytes:

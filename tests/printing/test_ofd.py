@@ -15,7 +15,7 @@ from fontTools.ttLib import TTFont
 from lxml import etree
 
 from printing import layout
-from printing.ofd.package import render_ofd
+from printing.ofd.package import render_ofd, zip_parts
 
 SCHEMA_DIR = Path(__file__).parent / "ofd_schema"
 ROOT_SCHEMAS = {"OFD": "OFD.xsd", "Document": "Document.xsd", "Res": "Res.xsd", "Page": "Page.xsd",
@@ -107,3 +107,49 @@ def test_an_unsigned_or_minimal_credential_is_not_rendered(samples: dict) -> Non
         render_ofd(full, samples["senior_b"].qr_text)
     with pytest.raises(NotACertificate):
         render_ofd(samples["senior_b"].pair.minimal, samples["senior_b"].qr_text)
+
+
+def test_verify_reads_an_ofd_and_catches_an_edited_page(ofds: dict[str, bytes], policy) -> None:
+    from titlecred.printed import verify_bytes
+
+    result = verify_bytes(ofds["senior_b"], policy)
+    assert result.verified, result.to_json()
+    assert result.check("printed").outcome == "passed" and result.check("seal").outcome == "skipped"
+    source = zipfile.ZipFile(io.BytesIO(ofds["senior_b"]))
+    edited = io.BytesIO()
+    with zipfile.ZipFile(edited, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith("Content.xml"):
+                data = data.replace("副高级".encode(), "正高级".encode())
+            target.writestr(info, data)
+    result = verify_bytes(edited.getvalue(), policy)
+    assert not result.verified
+    assert result.check("printed").outcome == "failed" and "级别" in result.check("printed").reason
+
+
+@pytest.mark.parametrize("name", ["senior_b", "long_review_body", "rare_name"])
+def test_the_qr_code_drawn_as_paths_decodes_to_the_certificates_qr_text(ofds: dict[str, bytes], samples: dict,
+                                                                        name: str) -> None:
+    from printing.ofd.reader import qr_text
+    from printing.ofd.seal import read_parts
+
+    assert qr_text(read_parts(ofds[name])) == samples[name].qr_text
+
+
+def test_another_certificates_qr_code_on_the_page_is_caught(ofds: dict[str, bytes], samples: dict, policy) -> None:
+    from printing.ofd.seal import read_parts
+    from titlecred.printed import verify_bytes
+
+    mine, other = read_parts(ofds["senior_b"]), read_parts(ofds["intermediate"])
+    content = "Doc_0/Pages/Page_0/Content.xml"
+    swapped = dict(mine)
+    swapped[content] = mine[content].replace(_qr_object(mine[content]), _qr_object(other[content]))
+    result = verify_bytes(zip_parts(swapped), policy)
+    assert not result.verified and result.check("qr").code == "qr_mismatch"
+
+
+def _qr_object(content: bytes) -> bytes:
+    import re
+
+    return max(re.findall(rb"<ofd:PathObject [^>]*>.*?</ofd:PathObject>", content), key=len)

@@ -113,3 +113,25 @@ def test_the_batch_is_bureau_only_and_bounded(world: World) -> None:
     assert r.status_code == 422 and r.json()["code"] == "invalid_range"
     r = _get(world, "bureau", "/api/elicense/metadata", **{"from": "yesterday", "to": "2025-01-01"})
     assert r.status_code in (400, 422) and "code" in r.json()
+
+
+def test_the_export_command_writes_the_csv_batch(world: World, settings: Any, monkeypatch: Any,
+                                                 tmp_path: Any) -> None:
+    import pytest
+    from typer.testing import CliRunner
+
+    from titlecred.cli import app
+
+    if settings.database_url.startswith("postgresql"):
+        pytest.skip("the CLI opens its own engine; the PostgreSQL test schema is set per engine")
+    cert = world.issued("holder")
+    day = _get(world, "holder", f"/api/certificates/{cert['id']}/elicense").json()["issueDate"]
+    monkeypatch.setenv("TITLECRED_HOME", str(settings.home))
+    monkeypatch.setenv("TITLECRED_DATABASE_URL", settings.database_url)
+    out = tmp_path / "batch.csv"
+    result = CliRunner().invoke(app, ["elicense", "export", "--from", day, "--to", day, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    assert rows[0][0] == "证照名称" and [r[2] for r in rows[1:]] == [cert["certificateNumber"]]
+    result = CliRunner().invoke(app, ["elicense", "export", "--from", "soon", "--to", day, "--out", str(out)])
+    assert result.exit_code == 2 and "invalid_date" in result.output

@@ -51,6 +51,21 @@ def test_issuing_and_revoking_write_one_event_each_in_the_same_transaction(world
     assert all(r.delivered_at is None and r.attempts == 0 for r in _rows(world))
 
 
+def test_a_reissue_writes_a_reissued_event_for_the_new_license(world: World) -> None:
+    old = world.issued("holder")
+    r = world.client.post(f"/api/certificates/{old['id']}/reissue", json={"reason": "lost"},
+                          headers=world["bureau"].h)
+    assert r.status_code == 201, r.text
+    new = r.json()
+    rows = _rows(world)
+    assert [(row.event, row.certificate_id) for row in rows] == [("issued", old["id"]), ("reissued", new["id"])]
+    assert new["certificateNumber"] in rows[1].event_key and rows[0].event_key != rows[1].event_key
+    with LibraryServer() as library:
+        assert _deliverer(world, library).run_once() == 2
+    reissued = library.licenses[rows[1].event_key]
+    assert reissued["metadata"]["reissueOf"] == old["fullCredential"]["id"] and "ofd" in reissued
+
+
 def test_events_are_delivered_with_the_ofd_and_metadata_once_per_key(world: World) -> None:
     first = world.issued("holder")
     _revoke(world, first["id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Literal
 
@@ -41,7 +42,5 @@ def export_metadata(session: SessionDep, actor: PrincipalDep,
     if format == "csv":
         return Response(to_csv(rows), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="elicense-{start}-{end}.csv"', "Cache-Control": "no-store"})
-    import json
-
     return Response(json.dumps(rows, ensure_ascii=False), media_type="application/json",
                     headers={"Cache-Control": "no-store"})

@@ -9,7 +9,7 @@
 // Nothing else is touched: other requests go to the network untouched, and nothing is stored about
 // who scans (no request log, no QR text: fragments never reach a worker either).
 
-const SHELL_CACHE = "titlecred-scan-shell-v2";
+const SHELL_CACHE = "titlecred-scan-shell-v3"; // v3: Beijing time; tc1.js reads subject key 18 (eLicenseIdentifier)
 const DATA_CACHE = "titlecred-scan-data-v1";
 const SHELL = [
   "/v",
