@@ -64,3 +64,11 @@ def test_verify_routes_refuse_surrogates_and_huge_numbers_with_a_code(world: Wor
         r = world.client.post("/presentations/verify", content=vp.encode(),
                               headers={"Content-Type": "application/json"})
         assert r.status_code == 400, r.text
+
+
+@pytest.mark.parametrize("bad", ["%ED%A0%80", "%FF%FE", "%F0%9F", "9" * 4400, "%5Cud800"])
+def test_no_url_gives_a_server_error(world: World, bad: str) -> None:
+    for path in (f"/status/{bad}", f"/api/applications/{bad}", f"/api/applications?offset={bad}",
+                 f"/api/certificates?q={bad}", f"/v/{bad}", f"/lookup?number={bad}"):
+        r = world.client.get(path, headers=world["bureau"].h)
+        assert r.status_code < 500, (path, r.status_code, r.text[:200])
