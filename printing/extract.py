@@ -18,6 +18,7 @@ import base64
 import io
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -33,6 +34,7 @@ from printing.errors import (
     NoQrCode,
     UnsupportedInput,
 )
+from printing.pdfscan import ScanLimits, scan_pdf
 from proofs.compact import FORMAT_PREFIX
 
 ATTACHMENT_NAME = "credential.jsonld"
@@ -48,7 +50,12 @@ class ExtractLimits:
     max_page_objects: int = 20_000
     max_page_mm: float = 1000.0
     render_dpi: int = 150
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = 10.0
+    # Forms drawing forms: deeper than this is refused (a certificate page has none).
+    max_form_depth: int = 8
+    # The child's address space (RLIMIT_AS): a native decoder that runs away fails with an allocation
+    # error instead of taking the machine's memory.
+    max_memory_bytes: int = 1024 * 1024 * 1024
     # Read in a child process killed at the time limit (for input from strangers).
     isolate: bool = False
 
@@ -95,6 +102,7 @@ def _open_pdf(data: bytes, limits: ExtractLimits) -> Any:
         raise InputTooLarge(f"the PDF is {len(data)} bytes; at most {limits.max_pdf_bytes} are read")
     if sniff(data) != "pdf":
         raise UnsupportedInput("the file is not a PDF")
+    scan_pdf(data, ScanLimits(max_pixels=limits.max_pixels))
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as e:
@@ -137,10 +145,13 @@ def read_pdf(data: bytes, limits: ExtractLimits = DEFAULT_LIMITS, *, want_qr: bo
         if max(width, height) * 25.4 / 72 > limits.max_page_mm:
             raise InputTooLarge(f"the page is larger than {limits.max_page_mm:g} mm")
         count = 0
-        for _obj in page.get_objects(max_depth=4):
+        # Every level counts: forms drawn by forms multiply (10 draws over 9 levels is 10^9 objects).
+        for obj in page.get_objects(max_depth=limits.max_form_depth + 1):
             count += 1
             if count > limits.max_page_objects:
                 raise InputTooLarge(f"the page has more than {limits.max_page_objects} objects")
+            if obj.level >= limits.max_form_depth:
+                raise InputTooLarge(f"the page nests forms deeper than {limits.max_form_depth} levels")
         attachment, name = _attachment(pdf, limits)
         textpage = page.get_textpage()
         text = textpage.get_text_range()
@@ -219,7 +230,9 @@ def image_qr_text(data: bytes, limits: ExtractLimits = DEFAULT_LIMITS) -> str:
         if opened.format not in ("PNG", "JPEG"):
             raise UnsupportedInput("the image must be a PNG or a JPEG")
         image = opened.convert("L")
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError:
+        raise InputTooLarge(f"the image has more pixels than the {limits.max_pixels} that are read") from None
+    except (OSError, ValueError) as e:
         raise UnsupportedInput(f"the image cannot be decoded ({type(e).__name__})") from None
     deadline.check("decoding the image")
     try:
@@ -247,17 +260,27 @@ def _isolated(kind: str, data: bytes, limits: ExtractLimits, want_qr: bool) -> P
     # The child imports this very code, wherever it was imported from (installed or a source tree).
     root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    memory = limits.max_memory_bytes
+
+    def limit_memory() -> None:  # runs in the child, before it starts Python
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    proc = subprocess.Popen([sys.executable, "-m", "printing.extract", kind, child_limits], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, preexec_fn=limit_memory)
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "printing.extract", kind, child_limits],
-            input=data, capture_output=True, timeout=limits.timeout_seconds, check=False, env=env,
-        )
+        stdout, _ = proc.communicate(data, timeout=limits.timeout_seconds)
     except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
         raise ExtractTimeout(f"reading the file took longer than {limits.timeout_seconds:g} s") from None
+    finally:
+        _record_child(proc)
     try:
-        answer = json.loads(done.stdout.decode("utf-8"))
+        answer = json.loads(stdout.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ExtractError("the reader process failed (it may have run out of memory)") from None
+    if isinstance(answer, dict) and isinstance(answer.get("peak_rss_kib"), int):
+        LAST_CHILD["peak_rss_kib"] = float(answer["peak_rss_kib"])
     if "error" in answer:
         raise _ERRORS.get(answer["error"]["code"], ExtractError)(answer["error"]["message"])
     attachment = answer.get("attachment")
@@ -265,6 +288,16 @@ def _isolated(kind: str, data: bytes, limits: ExtractLimits, want_qr: bool) -> P
         base64.b64decode(attachment) if attachment is not None else None, answer.get("attachment_name"),
         answer.get("text", ""), answer.get("qr_text"), answer.get("keywords", ""),
     )
+
+
+# The last reader child's exit code and peak resident memory in KiB (as it reported it on its way out),
+# for the tests and the figures in docs/hostile-input.md.
+LAST_CHILD: dict[str, float] = {}
+
+
+def _record_child(proc: subprocess.Popen[bytes]) -> None:
+    LAST_CHILD.clear()
+    LAST_CHILD["returncode"] = float(proc.returncode if proc.returncode is not None else -1)
 
 
 _ERRORS: dict[str, type[ExtractError]] = {cls.code: cls for cls in (
@@ -289,6 +322,9 @@ def _child(kind: str, raw_limits: str) -> int:
             out = {"qr_text": image_qr_text(data, limits)}
     except ExtractError as e:
         out = {"error": {"code": e.code, "message": e.message}}
+    except MemoryError:
+        out = {"error": {"code": "input_too_large", "message": "reading the file needs more memory than allowed"}}
+    out["peak_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     sys.stdout.write(json.dumps(out, ensure_ascii=False))
     return 0
 

@@ -395,3 +395,37 @@ def test_a_code_answers_once_even_to_concurrent_lookups(world: World) -> None:
     assert sorted(outcomes) == ["answered"] + ["refused"] * 5
     with world.sessions() as s:
         assert [e.outcome for e in s.exec(select(LookupLog)).all()].count("answered") == 1
+
+
+def test_strangers_failures_cannot_lock_the_holder_out(world: World) -> None:
+    """The lockout attack: anyone who knows a number (it is printed) spends its budget; the holder's
+    next consent code still answers, from any verifier."""
+    cert = world.issued("holder")
+    number, id_number = cert["certificateNumber"], world.ids["holder"]
+    configure(world, trust_forwarded_for=True)
+    first = make_consent(world, cert["id"])
+    attack = [ask(world, number, id_number, f"DDDD-{i:04d}", client=f"192.0.2.{i}") for i in range(1, 8)]
+    assert [r.status_code for r in attack] == [403] * 5 + [429] * 2
+    # The code the attack ran against is spent for today, as any code guessed at five times is...
+    assert ask(world, number, id_number, first["code"], client="192.0.2.100").status_code == 429
+    # ...but a fresh code from the holder has its own budget: the real lookup answers.
+    fresh = make_consent(world, cert["id"])
+    r = ask(world, number, id_number, fresh["code"], client="192.0.2.101")
+    assert r.status_code == 200, r.text
+    # And the attack resumed against the holder's next code is bounded again at five guesses.
+    again = make_consent(world, cert["id"])
+    tries = [ask(world, number, id_number, f"EEEE-{i:04d}", client=f"192.0.2.{i + 20}") for i in range(1, 8)]
+    assert [t.status_code for t in tries] == [403] * 5 + [429] * 2
+    assert ask(world, number, id_number, again["code"], client="192.0.2.102").status_code == 429
+
+
+def test_enumeration_stays_bounded_per_live_code(world: World) -> None:
+    """Guessing a live code (40 bits) gets five tries per code per window, from any number of clients;
+    with no live code the number shares one budget with every number that does not exist."""
+    cert = world.issued("holder")
+    number, id_number = cert["certificateNumber"], world.ids["holder"]
+    configure(world, trust_forwarded_for=True)
+    make_consent(world, cert["id"])
+    guesses = [ask(world, number, id_number, f"FFFF-{i:04d}", client=f"198.18.0.{i}") for i in range(1, 10)]
+    assert [g.status_code for g in guesses] == [403] * 5 + [429] * 4
+    assert len({g.content for g in guesses[:5]}) == 1

@@ -64,3 +64,23 @@ def test_verify_routes_refuse_surrogates_and_huge_numbers_with_a_code(world: Wor
         r = world.client.post("/presentations/verify", content=vp.encode(),
                               headers={"Content-Type": "application/json"})
         assert r.status_code == 400, r.text
+
+
+@pytest.mark.parametrize("bad", ["%ED%A0%80", "%FF%FE", "%F0%9F", "9" * 4400, "%5Cud800"])
+def test_no_url_gives_a_server_error(world: World, bad: str) -> None:
+    for path in (f"/status/{bad}", f"/api/applications/{bad}", f"/api/applications?offset={bad}",
+                 f"/api/certificates?q={bad}", f"/v/{bad}", f"/lookup?number={bad}"):
+        r = world.client.get(path, headers=world["bureau"].h)
+        assert r.status_code < 500, (path, r.status_code, r.text[:200])
+
+
+@pytest.mark.parametrize("value", [b"%ED%A0%80", b"%FF", b"9" * 4400, b"%00"])
+def test_public_forms_never_give_a_server_error(world: World, value: bytes) -> None:
+    # The pages' forms from strangers (CSRF or not, the answer is a page or a refusal, never a 500).
+    page = world.client.get("/lookup")
+    assert page.status_code == 200
+    for path, fields in (("/lookup", (b"number", b"idNumber", b"code")), ("/login", (b"username", b"password")),
+                         ("/login/code", (b"identifier",))):
+        body = b"&".join(f + b"=" + value for f in fields)
+        r = world.client.post(path, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code < 500, (path, value[:20], r.status_code, r.text[:300])

@@ -1,7 +1,8 @@
 """A real `titlecred serve` under hostile load: poison graphs, forged X-Forwarded-For, oversized bodies.
 
-Each test runs the demo registry in a uvicorn subprocess on a free port and talks to it over loopback
-with a real HTTP client (httpx, and a raw socket where the client's view of the connection matters).
+A bootstrapped registry runs in a uvicorn subprocess on a free port (one per backend for the module);
+the tests talk to it over loopback with a real HTTP client (httpx, and a raw socket where the client's
+view of the connection matters).
 """
 
 from __future__ import annotations
@@ -12,19 +13,26 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from hostile_inputs import poison_credential, valid_credential
-from registry.kit import PASSPHRASE
+from nacl.pwhash import argon2id
+from registry.conftest import DATABASES, PG_URL
+from registry.kit import DID, PASSPHRASE, unit_code
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 import titlecred.cli_registry  # noqa: F401  (registers the registry's commands)
+from issuer.credential import IssuerProfile
+from keys.store import KeyStore
 from titlecred.cli import app as cli
+from titlecred.issuer_profile import save_profile
+from titlecred.settings import Settings
 
 TIMINGS: dict[str, float] = {}
 
@@ -35,15 +43,32 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def served(tmp_path: Path, fresh_db_url: tuple[str, str | None]) -> Iterator[str]:
-    url, schema = fresh_db_url
-    if schema:
-        url += f"?options=-csearch_path%3D{schema}"
-    env = {"TITLECRED_HOME": str(tmp_path / "home"), "TITLECRED_DATABASE_URL": url,
+@pytest.fixture(scope="module", params=DATABASES)
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+           pg_admin: Engine | None) -> Iterator[str]:
+    """One real server per backend for the module: a bootstrapped bureau (keys, status lists), no demo."""
+    tmp = tmp_path_factory.mktemp("hostile")
+    home = tmp / "home"
+    home.mkdir()
+    settings = Settings(home=home, database_url="sqlite://", base_url="http://testserver",
+                        passphrase_from_env=PASSPHRASE)
+    save_profile(settings, IssuerProfile(did=DID, name="示例市人力资源和社会保障局", unit_code=unit_code(1)))
+    KeyStore(settings.keys_dir, PASSPHRASE, opslimit=argon2id.OPSLIMIT_MIN,
+             memlimit=argon2id.MEMLIMIT_MIN).generate(DID)
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'registry.db'}"
+    else:
+        assert PG_URL is not None and pg_admin is not None
+        schema = "t_" + uuid.uuid4().hex[:12]
+        with pg_admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        url = PG_URL + ("&" if "?" in PG_URL else "?") + f"options=-csearch_path%3D{schema}"
+    env = {"TITLECRED_HOME": str(home), "TITLECRED_DATABASE_URL": url,
            "TITLECRED_KEY_PASSPHRASE": PASSPHRASE, "TITLECRED_ARGON2": "1,8,1",
            "TITLECRED_LOOKUP_SECRET": "a lookup secret for the hostile tests", "TITLECRED_TRUST_FORWARDED_FOR": "0"}
-    assert CliRunner().invoke(cli, ["demo"], env=env).exit_code == 0
+    boot = CliRunner().invoke(cli, ["bootstrap", "--region-code", "140102"], env=env)
+    assert boot.exit_code == 0, boot.output
     port = _free_port()
     code = "import titlecred.cli_registry; from titlecred.cli import main; main()"
     proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -62,6 +87,9 @@ def served(tmp_path: Path, fresh_db_url: tuple[str, str | None]) -> Iterator[str
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if schema is not None and pg_admin is not None:
+            with pg_admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 def _timed(fn: Any) -> tuple[Any, float]:

@@ -13,8 +13,10 @@ the holder made.
   numbers included; every path does the same work (both HMACs, the same three queries) and every
   answer, success or refusal, is padded to `lookup_floor`.
 - Rate limits before any work: failed lookups per client (its address, stored as an HMAC; IPv6 by
-  /64) and per certificate number (an HMAC of the number as sent, existing or not, so a limit reached
-  says nothing about existence). A success gives its attempts back.
+  /64) and per certificate number and live consent code (an HMAC of the number as sent, existing or
+  not, so a limit reached says nothing about existence; with the holder's newest live code, so that
+  a stranger's failures never lock the holder out: a fresh code starts a fresh budget, see
+  `_certificate_bucket`). A success gives its attempts back.
 - Every lookup naming an existing certificate is logged for its holder (time, outcome, the verifier
   as named, or the API caller's organization); a success is also an audit entry.
 
@@ -276,6 +278,25 @@ def lookup(session: Session, registry: Registry, *, certificate_number: str, id_
             ratelimit.pad(registry.config.lookup_floor, started)
 
 
+def _certificate_bucket(session: Session, number: str, now: datetime) -> str:
+    """The per-certificate budget's name: the number, and the holder's newest live consent code.
+
+    A budget per number alone let anyone who knows a number (it is printed on the paper) spend it
+    and lock the holder's real lookups out for a day. Here guesses are counted against the code they
+    could hit: a fresh code from the holder starts a fresh budget, and a stranger cannot make one.
+    Enumeration stays bounded: at most `lookup_per_certificate` guesses per live code per window
+    (40-bit codes), and a number with no live code (or none at all) shares one budget, so that the
+    limit says nothing about whether the number exists.
+    """
+    live = session.exec(
+        select(ConsentCode.id).join(Certificate, col(Certificate.id) == ConsentCode.certificate_id)
+        .where(Certificate.certificate_number == number, col(ConsentCode.used_at).is_(None),
+               col(ConsentCode.revoked_at).is_(None), ConsentCode.expires_at > now)
+        .order_by(col(ConsentCode.id).desc()).limit(1)
+    ).first()
+    return number if live is None else f"{number}|consent:{live}"
+
+
 def _lookup(session: Session, registry: Registry, certificate_number: str, id_number: str, consent_code: str,
             verifier: str | None, client: str, actor: Principal | None) -> LookupAnswer:
     config = registry.config
@@ -284,7 +305,8 @@ def _lookup(session: Session, registry: Registry, certificate_number: str, id_nu
     with atomic(session):
         counted = ratelimit.hit_all(session, now, [
             (ratelimit.key(config, "lookup-client", ratelimit.client_bucket(client)), config.lookup_per_client),
-            (ratelimit.key(config, "lookup-certificate", number), config.lookup_per_certificate),
+            (ratelimit.key(config, "lookup-certificate", _certificate_bucket(session, number, now)),
+             config.lookup_per_certificate),
         ])
 
     org_id = None
