@@ -16,3 +16,9 @@ class InvalidRecord(IssuerError):
     """A certificate record that cannot become a credential; `code` names the rule it breaks."""
 
     code = "invalid_record"
+
+
+class NotIJson(IssuerError):
+    """A document outside I-JSON (RFC 7493): conforming verifiers could canonicalize it differently."""
+
+    code = "not_ijson"

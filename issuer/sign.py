@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from issuer.credential import IssuerProfile, bound_copy, build_full_credential, build_minimal_credential
+from issuer.errors import NotIJson
 from issuer.record import TitleRecord
 from proofs.canon import DocumentLoaderFn
 from proofs.dataintegrity import ProofOptions, Signer, add_proof, format_datetime
 from schemas.loader import default_loader
+from schemas.vcdm import ijson_problem
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ def sign_document(
     cryptosuite: str = "eddsa-rdfc-2022",
     loader: DocumentLoaderFn | None = None,
 ) -> dict[str, Any]:
+    # Only I-JSON is signed: every conforming verifier reads it the same way (no lone surrogates, no
+    # integers beyond ±(2^53-1), no NaN); anything else is a clear error, never a signature.
+    problem = ijson_problem(document)
+    if problem:
+        raise NotIJson(problem[1])
     options = ProofOptions(
         verification_method=key.verification_method,
         created=created or format_datetime(datetime.now(UTC)),

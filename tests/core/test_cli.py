@@ -171,3 +171,19 @@ def test_revoke_refuses_an_impossible_time(issued: dict[str, Path]) -> None:
     result = runner.invoke(app, ["keys", "revoke", "key-1", "--compromised-at", "2026-13-45"])
     assert result.exit_code == 2
     assert "error[invalid_date]" in result.output
+
+
+@pytest.mark.parametrize("value", ["9007199254740993", '"\\ud800"', "NaN"])
+def test_sign_refuses_what_is_not_i_json(w3c: Path, tmp_path: Path, value: str) -> None:
+    folder = w3c / "vectors" / "eddsa-rdfc-2022"
+    keypair = load_json(folder / "keyPair.json")
+    config = load_json(folder / "proofConfigDataInt.json")
+    text = (folder / "unsigned.json").read_text(encoding="utf-8")
+    doc = tmp_path / "doc.json"
+    doc.write_text(text.replace('"credentialSubject": {', f'"credentialSubject": {{"age": {value}, ', 1),
+                   encoding="utf-8")
+    assert '"age"' in doc.read_text(encoding="utf-8")
+    result = run("sign", str(doc), "--secret-key-multibase", keypair["privateKeyMultibase"],
+                 "--verification-method", config["verificationMethod"], "--created", config["created"])
+    assert result.exit_code == 2 and "proof" not in result.stdout
+    assert "not_ijson" in result.output or "malformed_json" in result.output
