@@ -15,7 +15,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from titlecred.api import problems
+from titlecred.api import metrics, problems
 from titlecred.api.accesslog import AccessLog
 from titlecred.api.compress import PublicGzip
 from titlecred.api.limits import BodyLimit
@@ -28,6 +28,7 @@ from titlecred.api.routes import (
     issuance,
     legacy,
     lookup,
+    ops,  # issue 17
     orgs,
     public,
     reissue_requests,
@@ -41,6 +42,7 @@ from titlecred.services.clock import utc_now
 from titlecred.services.config import RegistryConfig, load_registry_config
 from titlecred.services.context import KeyProvider, Registry
 from titlecred.services.senders import make_sender
+from titlecred.services.status_cache import StatusCache
 from titlecred.settings import Settings
 from titlecred.web.install import install as install_pages
 
@@ -68,6 +70,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     app.state.registry = registry
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.status_cache = StatusCache(registry, app.state.sessions)  # issue 17: lists from memory
     problems.install(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog)
@@ -76,5 +79,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
                    slips, lookup, reissue_requests):
         app.include_router(module.router)
     app.include_router(batch_runs.router)
+    app.include_router(ops.router)
+    metrics.install(app)
     install_pages(app)
     return app

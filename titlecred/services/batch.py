@@ -54,6 +54,7 @@ from titlecred.services import applications, audit, numbering, orgs, status
 from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
 from titlecred.services.errors import TYPED_ERRORS, Conflict, NotFound
+from titlecred.services.metrics import BATCH_FAILED, ISSUED
 from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
 from titlecred.services.printability import with_print_form
 from titlecred.services.tx import atomic, insert_ignore, locked
@@ -286,6 +287,8 @@ def issue_chunk(session: Session, registry: Registry, actor: Principal, run_id: 
             session.execute(update(BatchItem), [{"id": o["id"], **{k: o.get(k) for k in keys}} for o in outcomes])
         result.issued = sum(1 for o in outcomes if o["state"] == "issued")
         result.failed = sum(1 for o in outcomes if o["state"] == "failed")
+    ISSUED.labels("batch").inc(len(ready))
+    BATCH_FAILED.inc(result.failed)
     return result
 
 

@@ -44,6 +44,7 @@ from titlecred.services import applications, audit, numbering, orgs, status
 from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
 from titlecred.services.errors import Conflict, Invalid, NotFound
+from titlecred.services.metrics import ISSUED
 from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
 from titlecred.services.printability import with_print_form
 from titlecred.services.tx import atomic, locked
@@ -128,6 +129,7 @@ def issue_in_transaction(session: Session, registry: Registry, actor: Principal,
     app.state, app.updated_at = "issued", registry.now()
     session.add(app)
     applications.add_step(session, app, actor, "bureau", "issued", None, registry)
+    ISSUED.labels("approval").inc()
     return cert
 
 
