@@ -194,3 +194,30 @@ def test_batch_items_cli_lists_the_outcome(sessions: Any, registry: Registry, se
     show = subprocess.run([sys.executable, "-c", CLI, "batch", "show", str(run.id), "--json"], env=env,
                           capture_output=True, text=True, timeout=60)
     assert json.loads(show.stdout)["counts"] == {"issued": 3}
+
+
+def test_a_batch_racing_single_issuances_of_the_same_applications_issues_each_once(
+        sessions: Any, registry: Registry) -> None:
+    from registry.kit import run_threads
+
+    from titlecred.services import issuance
+
+    actor = _bureau(sessions, registry)
+    with sessions() as s:
+        ids = seed_approved(s, registry, 120)
+
+    def work(i: int) -> Any:
+        with sessions() as s:
+            if i == 0:
+                return batch.run_all(s, registry, actor, chunk=15)
+            return [issuance.issue_application(s, registry, actor, a).certificate_number for a in ids[i::5]]
+
+    results = run_threads(5, work)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    with sessions() as s:
+        run = batch.recent_runs(s, 1)[0]
+        assert run.id is not None
+        items = batch.items(s, run.id, limit=500)
+        # Each item reports the one certificate of its application, whoever issued it.
+        assert {i.state for i in items} == {"issued"}
+    assert check_invariants(sessions)["certificates"] == 120

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, insert, text, update
 from sqlmodel import Session, col, select
 
 from issuer.credential import new_credential_id
@@ -60,6 +60,7 @@ from titlecred.services.printability import with_print_form
 from titlecred.services.tx import atomic, insert_ignore, locked
 
 DEFAULT_CHUNK = 250
+RUN_LOCK_KEY = 0x7C17_0001  # pg_advisory_xact_lock key of run creation
 OPEN, DONE = "running", "done"
 
 
@@ -79,9 +80,11 @@ def start_run(session: Session, registry: Registry, actor: Principal, upload_bat
     require_bureau(actor)
     now = registry.now()
     with atomic(session):
-        # One run is created at a time (the bureau row is the lock), so two starting at once do not
-        # both list the same applications.
-        locked(session, select(Organization).where(Organization.kind == "bureau"))
+        # One run is created at a time, so two starting at once do not both list the same applications:
+        # a transaction-scoped advisory lock on PostgreSQL (a row lock would block the foreign-key checks
+        # of concurrent issuances and deadlock with them); SQLite's BEGIN IMMEDIATE already serializes.
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": RUN_LOCK_KEY})
         stmt = select(Application.id).where(Application.state == "approved")
         if upload_batch_id is not None:
             stmt = stmt.where(Application.batch_id == upload_batch_id)
