@@ -19,6 +19,7 @@ import hashlib
 import json
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -94,12 +95,15 @@ class StatusCache:
             return None
         return hit if status._fresh(self._registry, meta) else None  # type: ignore[arg-type]
 
-    def get(self, list_id: str) -> CachedList:
-        """The list, from memory or (when due or changed) through the database; NotFound if none."""
+    def get(self, list_id: str, session: Session | None = None) -> CachedList:
+        """The list, from memory or (when due or changed) through the database; NotFound if none.
+
+        `session`: the caller's, if it has one open (on SQLite a second session of the same thread
+        would wait for the first one's write lock)."""
         hit = self.cached(list_id)
         if hit is not None:
             return hit
-        with self._lock, self._sessions() as session:
+        with self._lock, nullcontext(session) if session is not None else self._sessions() as session:
             if self.due():
                 self._refresh_meta(session)
             meta = self._meta.get(list_id)
@@ -154,9 +158,10 @@ class ListCheckMemo:
 class CachedStatusSource:
     """The verifier's StatusSource over this registry's own lists, from the cache (no network)."""
 
-    def __init__(self, cache: StatusCache, registry: Registry) -> None:
+    def __init__(self, cache: StatusCache, registry: Registry, session: Session | None = None) -> None:
         self._cache = cache
         self._registry = registry
+        self._session = session
         self.check_list = cache.check_list
 
     def fetch(self, url: str) -> FetchedList:
@@ -165,7 +170,7 @@ class CachedStatusSource:
         if not isinstance(url, str) or not url.startswith(prefix):
             return FetchedList(None, now, "not a status list of this registry (only its own lists are read)")
         try:
-            hit = self._cache.get(url[len(prefix):])
+            hit = self._cache.get(url[len(prefix):], self._session)
         except NotFound:
             return FetchedList(None, now, "this registry has no such status list")
         return FetchedList(hit.credential, now)

@@ -87,14 +87,14 @@ def publish(list_id: Annotated[str, Path(max_length=32, pattern=r"^[a-z]+-[0-9]+
 def _verify_vc(request: Request, registry: Registry, vc: dict[str, Any], options: Any) -> Any:
     # One hop to the thread pool for the whole request (no session dependency: a session is opened
     # here, and touches the database only if the audit log is needed as evidence); status from memory.
-    source = CachedStatusSource(request.app.state.status_cache, registry)
     with request.app.state.sessions() as session:
+        source = CachedStatusSource(request.app.state.status_cache, registry, session)
         return verification.verify_vc(session, registry, vc, options, source)
 
 
 def _verify_vp(request: Request, registry: Registry, vp: dict[str, Any], options: Any) -> Any:
-    source = CachedStatusSource(request.app.state.status_cache, registry)
     with request.app.state.sessions() as session:
+        source = CachedStatusSource(request.app.state.status_cache, registry, session)
         return verification.verify_vp(session, registry, vp, options, source)
 
 
