@@ -44,7 +44,7 @@ def test_postgres_connections_killed_under_a_batch_then_it_finishes_exactly_once
         pg_admin: Engine) -> None:
     _bureau(sessions, registry)
     with sessions() as s:
-        seed_approved(s, registry, 1200)
+        seed_approved(s, registry, 600)
     tag = "tcfault" + uuid.uuid4().hex[:8]
     env = _cli_env(settings, db_url)
     env["TITLECRED_DATABASE_URL"] += f"&application_name={tag}"
@@ -68,8 +68,8 @@ def test_postgres_connections_killed_under_a_batch_then_it_finishes_exactly_once
     with sessions() as s:
         run = batch.recent_runs(s, 1)[0]
         assert run.id is not None
-        assert batch.counts(s, run.id) == {"issued": 1200}
-    assert check_invariants(sessions)["certificates"] == 1200
+        assert batch.counts(s, run.id) == {"issued": 600}
+    assert check_invariants(sessions)["certificates"] == 600
 
 
 def _wait(base: str) -> None:
@@ -110,7 +110,7 @@ def test_two_serve_instances_on_one_postgres_behave_as_one_service(
             orgs.bootstrap(s, registry, region_code="140102", admin_username="bureau-admin",
                            admin_password="pw-0123456789")
             status.ensure_lists(s, registry)
-            seed_approved(s, registry, 300)
+            seed_approved(s, registry, 200)
         # Sessions are shared: a token from one instance works on the other.
         token = httpx.post(f"{a}/api/auth/login", json={"username": "bureau-admin", "password": "pw-0123456789"}
                            ).json()["token"]
@@ -128,7 +128,7 @@ def test_two_serve_instances_on_one_postgres_behave_as_one_service(
         for t in threads:
             t.join()
         assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
-        assert check_invariants(sessions)["certificates"] == 300
+        assert check_invariants(sessions)["certificates"] == 200
         # Rate limits are shared: failed sign-ins on either instance add up to one lockout.
         for i in range(registry.config.max_failed_logins):
             httpx.post(f"{(a, b)[i % 2]}/api/auth/login", json={"username": "bureau-admin", "password": "wrong"})
