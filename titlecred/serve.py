@@ -44,7 +44,8 @@ def run(host: str, port: int, workers: int | None, guard: Callable[[Callable[[],
 
     configure_logging()
     guard(prepare)
-    workers = workers or len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     own_dir = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         own_dir = tempfile.mkdtemp(prefix="titlecred-metrics-")
