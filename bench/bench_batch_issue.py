@@ -81,10 +81,22 @@ def _sign_rate(seconds: float) -> float:
     ik = IssuerKey(verification_method="did:web:hrss.example.gov.cn#key-1", sign=key.sign)
     profile = IssuerProfile(did="did:web:hrss.example.gov.cn", name="示例市人力资源和社会保障局",
                             unit_code="91140100MA0L5KXW08")
-    record = parse_record({**facts(1, "王伟"), "idNumber": resident_id(1), "certificateNumber": "B1401022026000001"})
+    # Distinct records, as in a batch (the same document signed again and again would hit caches).
+    records = [parse_record({**facts(k, "王伟"), "idNumber": resident_id(k),
+                             "certificateNumber": f"B1401022026{k + 1:06d}"}) for k in range(4000)]
     now = datetime.now(UTC)
-    return rate(lambda _n: issue_pair(record, profile, ik, now=now, full_id=new_credential_id(),
-                                      minimal_id=new_credential_id()), seconds)
+
+    def one(n: int) -> None:
+        issue_pair(records[n % len(records)], profile, ik, now=now, full_id=new_credential_id(),
+                   minimal_id=new_credential_id())
+
+    rate(one, 0.5)  # warm-up
+    # Per CPU-second, like the batch figure (the machine is shared: wall time would count others' work).
+    n, started = 0, time.process_time()
+    while time.process_time() - started < seconds:
+        one(n)
+        n += 1
+    return n / (time.process_time() - started)
 
 
 def _check(url: str, schema: str | None, count: int) -> None:
@@ -133,16 +145,25 @@ def main() -> None:
         cmd = ["taskset", "-c", ",".join(map(str, cores[:args.processes])), sys.executable, "-c",
                "from titlecred.cli import main; main()", "batch", "issue", "--chunk", str(args.chunk),
                "--processes", str(args.processes), "--quiet"]
+        import resource
+
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(cmd, env=env, check=True)
         elapsed = time.perf_counter() - started
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
         per_core = args.count / elapsed / args.processes
+        per_cpu_second = args.count / cpu
         print(f"\n{args.database}: {args.count:,} certificates in {elapsed:.1f} s "
               f"(process start and imports included), {args.processes} process(es)")
-        print(f"  end to end        {per_core:8,.0f} certificates/s per core   target >= {TARGET:,.0f}   "
+        print(f"  end to end        {per_core:8,.0f} certificates/s per core (wall clock)   target >= {TARGET:,.0f}   "
               f"{'MET' if per_core >= TARGET else 'NOT MET'}")
-        print(f"  signing alone     {sign:8,.0f} pairs/s (issue_pair in a loop, same run)   "
-              f"end to end = {per_core / sign:.2f} of it")
+        print(f"  end to end        {per_cpu_second:8,.0f} certificates per CPU-second of the batch process(es) "
+              f"({cpu:.1f} CPU-s; the database server's own CPU not counted; on a shared machine this is the "
+              f"per-core rate)")
+        print(f"  signing alone     {sign:8,.0f} pairs per CPU-second (issue_pair in a loop, same run)   "
+              f"end to end = {per_cpu_second / sign:.2f} of it")
         _check(url, schema, args.count)
         if schema:
             from sqlalchemy import text

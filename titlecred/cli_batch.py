@@ -22,12 +22,23 @@ import typer
 from sqlmodel import Session, col, select
 
 from titlecred.cli import app, fail
-from titlecred.cli_registry import _guard, _sessions
 from titlecred.errors import AppError
 from titlecred.settings import load_settings
 
 batch_app = typer.Typer(no_args_is_help=True, help="Batch issuance: issue approved applications in bulk; runs.")
 app.add_typer(batch_app, name="batch")
+
+
+def _guard(fn: Any) -> Any:
+    from titlecred.cli_registry import _guard as guard  # late: cli_registry imports the CLI that imports us
+
+    return guard(fn)
+
+
+def _sessions(settings: Any) -> Any:
+    from titlecred.cli_registry import _sessions as sessions
+
+    return sessions(settings)
 
 
 def _principal(session: Session, username: str | None) -> Any:

@@ -95,8 +95,30 @@ def render_cmd(
                 data = seal_ofd(data, load_signer(settings, str(full["issuer"]["name"])))
         else:
             data = render_pdf(full, text)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
+        _write_whole(out, data)
         typer.echo(f"rendered {out} ({len(data)} bytes; the full credential is attached as credential.jsonld)")
 
     guarded(run)
+
+
+def _write_whole(out: Path, data: bytes) -> None:
+    """Write a file whole or not at all: a full disk leaves no truncated PDF behind (issue 17)."""
+    import contextlib
+    import os
+    import tempfile
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    except OSError as e:
+        raise AppError("write_failed", f"cannot write {out}: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise AppError("write_failed", f"cannot write {out}: {e.strerror} (nothing was written)") from None

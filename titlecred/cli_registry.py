@@ -57,36 +57,12 @@ def _sessions(settings: Settings) -> Any:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port", envvar="TITLECRED_PORT")] = 8000,
+    workers: Annotated[int | None, typer.Option(min=1, max=256, help="Worker processes (default: the cores)")] = None,
 ) -> None:
     """Run the registry's HTTP API (migrations are applied first). TITLECRED_DATABASE_URL picks the database."""
-    import logging
+    from titlecred.serve import run
 
-    import uvicorn
-
-    from titlecred.api.app import build_registry, create_app
-    from titlecred.db.engine import make_engine, session_factory
-    from titlecred.db.migrate import upgrade
-    from titlecred.db.models import Organization
-    from titlecred.services import status
-
-    def prepare() -> Any:
-        settings = load_settings()
-        upgrade(settings.database_url)
-        registry = build_registry(settings)
-        engine = make_engine(settings.database_url)
-        with session_factory(engine)() as session:
-            # The status lists exist (and are signed by the active key) before the first request.
-            if session.exec(select(Organization)).first() is not None:
-                status.ensure_lists(session, registry)
-        return create_app(settings, registry=registry, engine=engine), registry.config.trust_forwarded_for
-
-    api, trust_forwarded = _guard(prepare)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # access_log=False: uvicorn's would write raw URLs; ours (titlecred.access) writes route templates.
-    # proxy_headers: uvicorn would otherwise take X-Forwarded-For from any loopback peer as the client's
-    # address, letting a local caller pick a fresh rate-limit identity per request.
-    uvicorn.run(api, host=host, port=port, access_log=False, log_level="info", proxy_headers=trust_forwarded,
-                timeout_keep_alive=5)
+    run(host, port, workers, _guard)
 
 
 # ---------------------------------------------------------------- db

@@ -53,6 +53,9 @@ class Policy:
     allowed_contexts: frozenset[str] | None = None  # None: every bundled context
     limits: Limits = DEFAULT_LIMITS
     now: datetime | None = None
+    # How a status list credential is checked (default: verified in full each time); a server that
+    # verifies many credentials against its own few lists passes a memo of the same check.
+    list_verifier: Callable[[dict[str, Any], Policy], str | None] | None = None
 
     def contexts(self) -> frozenset[str]:
         return self.allowed_contexts if self.allowed_contexts is not None else self.loader.urls

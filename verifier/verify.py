@@ -232,7 +232,8 @@ def _status_checks(doc: dict[str, Any], policy: Policy, now: datetime, result: V
         result.warnings.append("status was not checked: the certificate may be revoked")
         return
     issuer = issuer_id(doc)
-    verify_list = verify_list or (lambda lst: list_problem(lst, policy))
+    memo = policy.list_verifier
+    verify_list = verify_list or ((lambda lst: memo(lst, policy)) if memo else (lambda lst: list_problem(lst, policy)))
     outcomes = [status_mod.check_entry(e, issuer, policy.status, verify_list, now, policy.status_max_age)
                 for e in entries]
     failed = [o for o in outcomes if o.outcome == "failed"]

@@ -109,3 +109,30 @@ def test_render_refuses_an_unknown_format(home: Path) -> None:
     full = home / "out" / "B2024110100001.full.json"
     result = run("render", str(full), "--out", str(home / "x"), "--format", "docx")
     assert result.exit_code == 2 and "invalid_format" in result.output
+
+
+def test_a_full_disk_while_writing_the_pdf_leaves_no_partial_file(home: Path) -> None:
+    """The disk fills up mid-write (RLIMIT_FSIZE in a child process, as a full filesystem answers: EFBIG):
+    a clear error, exit 2, and no PDF, not even a truncated one."""
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    full = home / "out" / "B2024110100001.full.json"
+    target = home / "pdfs" / "cert.pdf"
+
+    def small_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    done = subprocess.run([sys.executable, "-c", "from titlecred.cli import main; main()", "render", str(full),
+                           "--out", str(target)], env=dict(os.environ), capture_output=True, text=True, timeout=120,
+                          preexec_fn=small_disk)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "write_failed" in done.stderr + done.stdout
+    assert not target.exists() and list(target.parent.iterdir()) == []
+    # With room again, the same command writes the whole PDF.
+    assert run("render", str(full), "--out", str(target)).exit_code == 0
+    assert target.stat().st_size > 20_000

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from titlecred import site_identity
-from titlecred.api import problems
+from titlecred.api import metrics, problems
 from titlecred.api.accesslog import AccessLog
 from titlecred.api.compress import PublicGzip
 from titlecred.api.limits import BodyLimit
@@ -33,6 +33,7 @@ from titlecred.api.routes import (
     lookup,
     oid4vci,
     oid4vp,
+    ops,
     orgs,
     public,
     reissue_requests,
@@ -49,6 +50,7 @@ from titlecred.services.clock import utc_now
 from titlecred.services.config import RegistryConfig, load_registry_config
 from titlecred.services.context import KeyProvider, Registry
 from titlecred.services.senders import make_sender
+from titlecred.services.status_cache import StatusCache
 from titlecred.settings import Settings
 from titlecred.web.install import install as install_pages
 from titlecred.web.routes import portal_verify
@@ -82,6 +84,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     app.state.sessions = session_factory(engine)
     app.state.site = site_identity.load(settings, registry.profile.name)
     app.state.site_emblem = site_identity.emblem_path(settings, app.state.site)
+    app.state.status_cache = StatusCache(registry, app.state.sessions)  # issue 17: lists from memory
     problems.install(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog)
@@ -112,5 +115,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     for module in routers:
         app.include_router(module.router)
     app.include_router(batch_runs.router)
+    app.include_router(ops.router)
+    metrics.install(app)
     install_pages(app)
     return app

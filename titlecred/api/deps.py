@@ -24,7 +24,8 @@ from titlecred.services.principal import Principal
 bearer = HTTPBearer(auto_error=False, description="A login's session token or an API token: `tc_...`")
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
+    # async: a plain `def` dependency costs every request a hop to the thread pool and back.
     registry: Registry = request.app.state.registry
     return registry
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, insert, text, update
 from sqlmodel import Session, col, select
 
 from issuer.credential import new_credential_id
@@ -56,11 +56,13 @@ from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
 from titlecred.services.elicense_id import with_identifier
 from titlecred.services.errors import TYPED_ERRORS, Conflict, NotFound
+from titlecred.services.metrics import BATCH_FAILED, ISSUED
 from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
 from titlecred.services.printability import with_print_form
 from titlecred.services.tx import atomic, insert_ignore, locked
 
 DEFAULT_CHUNK = 250
+RUN_LOCK_KEY = 0x7C17_0001  # pg_advisory_xact_lock key of run creation
 OPEN, DONE = "running", "done"
 
 
@@ -80,9 +82,11 @@ def start_run(session: Session, registry: Registry, actor: Principal, upload_bat
     require_bureau(actor)
     now = registry.now()
     with atomic(session):
-        # One run is created at a time (the bureau row is the lock), so two starting at once do not
-        # both list the same applications.
-        locked(session, select(Organization).where(Organization.kind == "bureau"))
+        # One run is created at a time, so two starting at once do not both list the same applications:
+        # a transaction-scoped advisory lock on PostgreSQL (a row lock would block the foreign-key checks
+        # of concurrent issuances and deadlock with them); SQLite's BEGIN IMMEDIATE already serializes.
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": RUN_LOCK_KEY})
         stmt = select(Application.id).where(Application.state == "approved")
         if upload_batch_id is not None:
             stmt = stmt.where(Application.batch_id == upload_batch_id)
@@ -288,6 +292,8 @@ def issue_chunk(session: Session, registry: Registry, actor: Principal, run_id: 
             session.execute(update(BatchItem), [{"id": o["id"], **{k: o.get(k) for k in keys}} for o in outcomes])
         result.issued = sum(1 for o in outcomes if o["state"] == "issued")
         result.failed = sum(1 for o in outcomes if o["state"] == "failed")
+    ISSUED.labels("batch").inc(len(ready))
+    BATCH_FAILED.inc(result.failed)
     return result
 
 

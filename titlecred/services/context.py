@@ -9,6 +9,7 @@ It must never expose the signing key itself: services get an `IssuerKey` (an id 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,47 @@ class KeyProvider:
         self._store = store
         self._lock = threading.Lock()
         self._cached: tuple[str, SigningKey] | None = None
+        self._records: tuple[tuple[object, ...], list[KeyRecord]] | None = None
+        self._docs: dict[str, tuple[int, dict[str, object]]] = {}
+        self.version = 0  # bumped whenever the records change (the public documents' ETag)
+
+    def _signature(self) -> tuple[object, ...]:
+        # The keystore writes every file by create-and-rename (keys.store.atomic_write), which changes
+        # its directory's mtime: one stat (about a microsecond) tells whether any key changed.
+        try:
+            st = os.stat(self._store.path)
+        except OSError:
+            return ()
+        return (st.st_mtime_ns, st.st_ino, st.st_nlink)
+
+    def cached_records(self) -> list[KeyRecord]:
+        """Every key's public record, from memory (re-read when the keystore's files change)."""
+        sig = self._signature()
+        cached = self._records
+        if cached is not None and cached[0] == sig and sig:
+            return cached[1]
+        with self._lock:
+            if self._records is None or self._records[0] != sig or not sig:
+                self._records = (sig, self._store.list())
+                self.version += 1
+            return self._records[1]
+
+    def document(self, kind: str, build: Callable[[list[KeyRecord]], dict[str, object]]) -> dict[str, object]:
+        """A public document built from the records (did.json, jwks.json), rebuilt only when they change."""
+        records = self.cached_records()
+        hit = self._docs.get(kind)
+        if hit is not None and hit[0] == self.version:
+            return hit[1]
+        doc = build(records)
+        self._docs[kind] = (self.version, doc)
+        return doc
+
+    def cached_active_key_id(self) -> str:
+        """The active key's id from the cached records (status lists check it on every request)."""
+        for record in reversed(self.cached_records()):
+            if record.state.value == "active":
+                return record.key_id
+        return self._store.active().key_id
 
     def active(self) -> IssuerKey:
         # The record is re-read every time, so a key retired or revoked from the CLI while the service
@@ -91,10 +133,10 @@ class Registry:
         return self.clock().replace(microsecond=0)
 
     def did_document(self) -> dict[str, object]:
-        return build_did_document(self.profile.did, self.keys.records())
+        return self.keys.document("did", lambda records: build_did_document(self.profile.did, records))
 
     def jwks(self) -> dict[str, object]:
-        return build_jwks(self.profile.did, self.keys.records())
+        return self.keys.document("jwks", lambda records: build_jwks(self.profile.did, records))
 
     def status_list_url(self, list_id: str) -> str:
         return f"{self.base_url}/status/{list_id}"

@@ -48,6 +48,7 @@ from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
 from titlecred.services.elicense_id import with_identifier
 from titlecred.services.errors import Conflict, Invalid, NotFound
+from titlecred.services.metrics import ISSUED
 from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
 from titlecred.services.printability import with_print_form
 from titlecred.services.tx import atomic, locked
@@ -133,6 +134,7 @@ def issue_in_transaction(session: Session, registry: Registry, actor: Principal,
     app.state, app.updated_at = "issued", registry.now()
     session.add(app)
     applications.add_step(session, app, actor, "bureau", "issued", None, registry)
+    ISSUED.labels("approval").inc()
     return cert
 
 

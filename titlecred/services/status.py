@@ -154,7 +154,14 @@ def list_credential(registry: Registry, lst: StatusList) -> dict[str, Any]:
     }
 
 
+# Bumped whenever this process signs a list: the in-memory cache (status_cache) then asks the
+# database at once instead of at its next periodic look.
+generation = 0
+
+
 def _publish(registry: Registry, lst: StatusList) -> None:
+    global generation
+    generation += 1
     registry = registry.for_list(lst.id)  # an issuer instance's list is signed by that instance
     now = registry.now()
     key = registry.keys.active()
@@ -182,7 +189,7 @@ def _fresh(registry: Registry, lst: StatusList) -> bool:
     # Signed by a key that is no longer the active one (rotated, or revoked after a compromise): a
     # list signed by a compromised key proves nothing, so it is signed again by the active key.
     try:
-        return lst.published_key_id == registry.keys.active_key_id()
+        return lst.published_key_id == registry.keys.cached_active_key_id()
     except KeyMaterialError:  # no active key: keep serving the last list rather than none
         return True
 

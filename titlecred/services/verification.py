@@ -30,6 +30,7 @@ from titlecred.services.context import Registry
 from titlecred.services.status import DatabaseStatusSource
 from verifier.policy import Policy
 from verifier.result import VerificationResult
+from verifier.status import StatusSource
 from verifier.verify import verify_credential
 
 VC_DM = "https://www.w3.org/TR/vc-data-model#"
@@ -44,13 +45,14 @@ REQUEST_LIMITS = Limits(max_bytes=1024 * 1024, max_depth=26, max_nodes=20_000, m
                         max_blank_nodes=128)
 
 
-def policy(session: Session, registry: Registry, checks: Any = None) -> Policy:
+def policy(session: Session, registry: Registry, checks: Any = None, status: StatusSource | None = None) -> Policy:
     resolver = DidResolver([registry.did_document()], online=False)
     skip_status = isinstance(checks, list) and "credentialStatus" not in checks and "status" not in checks
     ours = frozenset({registry.profile.did, *(r.profile.did for r in registry.instances.values())})
-    return Policy(resolver=resolver, trusted_issuers=ours,
+    memo = getattr(status, "check_list", None)
+    return Policy(resolver=resolver, trusted_issuers=ours, list_verifier=memo,
                   unsafe_any_issuer=registry.config.verify_any_issuer,
-                  status=DatabaseStatusSource(session, registry), unsafe_skip_status=skip_status,
+                  status=status or DatabaseStatusSource(session, registry), unsafe_skip_status=skip_status,
                   evidence=evidence_lookup(session), now=registry.now())
 
 
@@ -84,9 +86,10 @@ def results_json(result: VerificationResult) -> dict[str, Any]:
     return out
 
 
-def verify_vc(session: Session, registry: Registry, credential: Any, options: Any = None) -> VerificationResult:
+def verify_vc(session: Session, registry: Registry, credential: Any, options: Any = None,
+              status: StatusSource | None = None) -> VerificationResult:
     opts = options if isinstance(options, dict) else {}
-    return verify_credential(credential, policy(session, registry, opts.get("checks")))
+    return verify_credential(credential, policy(session, registry, opts.get("checks"), status))
 
 
 @dataclass
@@ -97,7 +100,8 @@ class PresentationResult:
     problems: list[dict[str, str]] = field(default_factory=list)
 
 
-def verify_vp(session: Session, registry: Registry, presentation: Any, options: Any = None) -> PresentationResult:
+def verify_vp(session: Session, registry: Registry, presentation: Any, options: Any = None,
+              status: StatusSource | None = None) -> PresentationResult:
     opts = options if isinstance(options, dict) else {}
     out = PresentationResult(False)
 
@@ -123,7 +127,7 @@ def verify_vp(session: Session, registry: Registry, presentation: Any, options: 
     if len(vcs) > MAX_CREDENTIALS:
         return fail("input_too_large", f"at most {MAX_CREDENTIALS} credentials per presentation")
     challenge, domain = opts.get("challenge"), opts.get("domain")
-    pol = policy(session, registry, opts.get("checks"))
+    pol = policy(session, registry, opts.get("checks"), status)
     if "proof" in presentation:
         out.proof = _presentation_proof(presentation, pol, challenge, domain)
         for p in out.proof:

@@ -26,8 +26,11 @@ from titlecred.api.deps import PrincipalDep, RegistryDep, SessionDep
 from titlecred.api.heavy import run_verification
 from titlecred.api.problems import MEDIA_TYPE, PROBLEM_BASE
 from titlecred.services import certificates, issuance, verification
+from titlecred.services.context import Registry
 from titlecred.services.errors import Invalid
+from titlecred.services.metrics import VERIFICATIONS
 from titlecred.services.rows import parse_json_object
+from titlecred.services.status_cache import CachedStatusSource
 from verifier.result import UNCHECKED
 
 router = APIRouter(tags=["VC API"])
@@ -97,10 +100,24 @@ def publish(list_id: Annotated[str, Path(max_length=32, pattern=r"^[a-z]+-[0-9]+
     return Response(status_code=204)
 
 
+def _verify_vc(request: Request, registry: Registry, vc: dict[str, Any], options: Any) -> Any:
+    # One hop to the thread pool for the whole request (no session dependency: a session is opened
+    # here, and touches the database only if the audit log is needed as evidence); status from memory.
+    with request.app.state.sessions() as session:
+        source = CachedStatusSource(request.app.state.status_cache, registry, session)
+        return verification.verify_vc(session, registry, vc, options, source)
+
+
+def _verify_vp(request: Request, registry: Registry, vp: dict[str, Any], options: Any) -> Any:
+    with request.app.state.sessions() as session:
+        source = CachedStatusSource(request.app.state.status_cache, registry, session)
+        return verification.verify_vp(session, registry, vp, options, source)
+
+
 @router.post("/credentials/verify", summary="Verify a credential (public)", response_model=m.VerifyResponse,
              responses={400: {"model": m.VerifyResponse}, 422: {"model": m.VerifyResponse}},
              openapi_extra=_doc(m.VerifyRequest))
-async def verify(request: Request, session: SessionDep, registry: RegistryDep) -> JSONResponse:
+async def verify(request: Request, registry: RegistryDep) -> JSONResponse:
     try:
         body = await _body(request)
     except Invalid as e:
@@ -111,7 +128,8 @@ async def verify(request: Request, session: SessionDep, registry: RegistryDep) -
     if not isinstance(vc, dict):
         return _not_verified(400, "malformed_request", "verifiableCredential must be a JSON object", [],
                              {"verdict": "unreadable", "checks": []})
-    result = await run_verification(verification.verify_vc, session, registry, vc, body.get("options"))
+    result = await run_verification(_verify_vc, request, registry, vc, body.get("options"))
+    VERIFICATIONS.labels(result.verdict).inc()
     results = verification.results_json(result)
     if result.verified:
         return JSONResponse({"verified": True, "results": results, "problemDetails": []})
@@ -125,18 +143,18 @@ async def verify(request: Request, session: SessionDep, registry: RegistryDep) -
              response_model=m.VerifyResponse,
              responses={400: {"model": m.VerifyResponse}, 422: {"model": m.VerifyResponse}},
              openapi_extra=_doc(m.VerifyPresentationRequest))
-async def verify_presentation(request: Request, session: SessionDep, registry: RegistryDep) -> JSONResponse:
+async def verify_presentation(request: Request, registry: RegistryDep) -> JSONResponse:
     try:
         body = await _body(request)
     except Invalid as e:
         return _not_verified(e.status, e.code, e.message, [], {"verdict": "unreadable", "credentials": []})
     vp = body.get("verifiablePresentation", body.get("presentation"))
     if isinstance(vp, str):  # an SD-JWT VC with its key-binding JWT (OpenID4VP's dc+sd-jwt presentation)
-        return await run_in_threadpool(_sd_jwt_presentation, session, registry, vp, body.get("options"))
+        return await run_verification(_sd_jwt_presentation, request, registry, vp, body.get("options"))
     if not isinstance(vp, dict):
         return _not_verified(400, "malformed_request", "verifiablePresentation must be a JSON object", [],
                              {"verdict": "unreadable", "credentials": []})
-    result = await run_verification(verification.verify_vp, session, registry, vp, body.get("options"))
+    result = await run_verification(_verify_vp, request, registry, vp, body.get("options"))
     results = {"presentation": {"proof": [{"verified": p.ok, "reason": p.reason} for p in result.proof]},
                "credentials": [{"verified": r.verified, **verification.results_json(r)} for r in result.credentials]}
     if result.verified:
@@ -145,14 +163,15 @@ async def verify_presentation(request: Request, session: SessionDep, registry: R
 
 
 
-def _sd_jwt_presentation(session: Any, registry: Any, text: str, options: Any) -> JSONResponse:
+def _sd_jwt_presentation(request: Request, registry: Any, text: str, options: Any) -> JSONResponse:
     from titlecred.services import presentations
 
     opts = options if isinstance(options, dict) else {}
     challenge, domain = opts.get("challenge"), opts.get("domain")
-    outcome = presentations.verify_sd_jwt_presentation(
-        session, registry, text, nonce=challenge if isinstance(challenge, str) else None,
-        audience=domain if isinstance(domain, str) else None)
+    with request.app.state.sessions() as session:
+        outcome = presentations.verify_sd_jwt_presentation(
+            session, registry, text, nonce=challenge if isinstance(challenge, str) else None,
+            audience=domain if isinstance(domain, str) else None)
     results = {"presentation": outcome}
     if outcome["verified"]:
         return JSONResponse({"verified": True, "results": results, "problemDetails": []})
