@@ -1,4 +1,5 @@
-"""The access log: method, route template, status and duration of every request, and nothing else.
+"""The access log: method, route template, status and duration of every request, and nothing else;
+the same observation feeds the Prometheus counters (titlecred.api.metrics).
 
 Uvicorn's own access log writes the raw path and query string; ours writes the route template
 (`/api/certificates/{cert_id}`), so that no ID number, name or token can reach a log line through a URL.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 
+from titlecred.api import metrics
 from titlecred.api.limits import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("titlecred.access")
@@ -38,4 +40,6 @@ class AccessLog:
             await self.app(scope, receive, send_status)
         finally:
             route = getattr(scope.get("route"), "path", None) or "(no route)"
-            log.info("%s %s %d %.1fms", scope.get("method"), route, status, (time.perf_counter() - started) * 1000)
+            elapsed = time.perf_counter() - started
+            log.info("%s %s %d %.1fms", scope.get("method"), route, status, elapsed * 1000)
+            metrics.record(str(scope.get("method", "")), route, status, elapsed)

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from titlecred import site_identity
-from titlecred.api import metrics, problems
+from titlecred.api import problems
 from titlecred.api.accesslog import AccessLog
 from titlecred.api.compress import PublicGzip
 from titlecred.api.limits import BodyLimit
@@ -116,6 +116,5 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
         app.include_router(module.router)
     app.include_router(batch_runs.router)
     app.include_router(ops.router)
-    metrics.install(app)
     install_pages(app)
     return app
