@@ -11,6 +11,7 @@ from typing import Any
 
 import segno
 from fpdf import FPDF
+from PIL import Image
 
 from printing.errors import PrintingError
 from printing.fonts import font_set
@@ -50,7 +51,9 @@ def render_share_pdf(share: dict[str, Any], link: str, issuer_name: str) -> byte
     png = io.BytesIO()
     segno.make(link, error="m").save(png, kind="png", scale=6, border=2)
     png.seek(0)
-    pdf.image(png, x=pdf.l_margin, w=45)
+    # Greyscale, not bilevel: fpdf2 writes 1-bit images with CCITTFaxDecode, a filter our PDF reader
+    # refuses (printing.pdfscan), and this copy must read back through `titlecred verify`.
+    pdf.image(Image.open(png).convert("L"), x=pdf.l_margin, w=45)
     pdf.set_font("serif", size=8)
     pdf.multi_cell(0, 5, link, new_x="LMARGIN", new_y="NEXT")
     pdf.embed_file(bytes=json.dumps(share, ensure_ascii=False, indent=2).encode("utf-8"),
