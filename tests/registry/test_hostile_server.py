@@ -125,10 +125,11 @@ def test_public_routes_answer_within_a_second_under_forty_poison_verifies(served
     for name in ("verify", "status", "did", "health"):
         assert TIMINGS[name] < 1.0, (name, TIMINGS)
     for a in answers:
-        assert a.status_code == 422, a.text
         body = a.json()
         assert body["results"]["verdict"] == "unsupported"
-        assert body["problemDetails"][0]["code"] in ("canonicalization_too_complex", "canonicalization_busy")
+        code = body["problemDetails"][0]["code"]
+        # Past the work limit: unprocessable; turned away while the canonicalizer is taken: try again.
+        assert (code, a.status_code) in (("canonicalization_too_complex", 422), ("canonicalization_busy", 503)), a.text
 
 
 def _failed_lookup(c: httpx.Client, forwarded: str, n: int) -> int:

@@ -133,10 +133,23 @@ async def verify(request: Request, registry: RegistryDep) -> JSONResponse:
     results = verification.results_json(result)
     if result.verified:
         return JSONResponse({"verified": True, "results": results, "problemDetails": []})
-    # Input we cannot read or do not support is a bad request (400), not a failed verification (422).
-    status = 400 if result.verdict in UNCHECKED else 422
-    return _not_verified(status, "not_verified", f"the credential did not verify ({result.verdict})",
-                         verification.problem_details(result), results)
+    details = verification.problem_details(result)
+    return _not_verified(_verify_status(result.verdict, details), "not_verified",
+                         f"the credential did not verify ({result.verdict})", details, results)
+
+
+# Refusals of work, with their own statuses: a graph past RDFC-1.0's work limit cannot be processed
+# (422), and one turned away while another complex document holds the canonicalizer may try again (503).
+_WORK_REFUSALS = {"canonicalization_too_complex": 422, "canonicalization_busy": 503}
+
+
+def _verify_status(verdict: str, details: list[dict[str, Any]]) -> int:
+    codes = {d.get("code") for d in details}
+    for code, status in _WORK_REFUSALS.items():
+        if code in codes:
+            return status
+    # Other input we cannot read or do not support is a bad request (400), not a failed verification (422).
+    return 400 if verdict in UNCHECKED else 422
 
 
 @router.post("/presentations/verify", summary="Verify a presentation, signed (challenge, domain) or not (public)",
