@@ -6,8 +6,10 @@
 Makes a demo registry (`titlecred demo`, SQLite) in a temporary home, then for each worker count
 starts `titlecred serve --workers N` pinned to the first N cores and drives it with wrk pinned to the
 last core (another process, as a client would be): each route first saturated (C connections, no
-pause), then paced at about 80% of that rate to read the tail. Prints req/s per core, p50 and p99
-beside the targets, and the in-process verify rate measured in this same run (one core):
+pause), then paced at about 80% of that rate to read the tail. Prints req/s per core, requests per
+CPU-second of the server's processes (what one core does when other load takes turns on it; the
+verdict uses the larger of the two), p99 beside the targets, and the in-process verify rate measured
+in this same run (one core):
 
 - POST /credentials/verify (the holder's full credential): >= half the in-process rate per core,
   p99 < 25 ms at 80% of the saturating rate;
