@@ -9,7 +9,7 @@ a known level and channel. Error messages never repeat the ID number.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
@@ -51,9 +51,14 @@ class TitleRecord:
         return titles.level_letter(self.level)
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        # Not dataclasses.asdict: its deep copy of every field cost more than the rest of this (every field
+        # is a str, bool or None but the tuple of annotations, made a list here).
+        d = {name: getattr(self, name) for name in _FIELD_NAMES}
         d["annotations"] = list(self.annotations)
         return {k: v for k, v in d.items() if v not in (None, [])}
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(TitleRecord))
 
 
 def _text(data: dict[str, Any], key: str, *, required: bool = True, max_len: int = MAX_TEXT) -> str | None:

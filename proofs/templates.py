@@ -170,11 +170,10 @@ class TemplateCache:
         for index in template.iri_leaves:
             if not _SAFE_IRI.match(leaves[index]):
                 return None
-        rendered = {"".join(self._part(p, leaves, template, escape) for p in line) for line in template.lines}
+        # Each leaf escaped once (an IRI leaf as it is), then every line joined from literals and leaves.
+        iri = template.iri_leaves
+        values = [leaf if i in iri else escape(leaf) for i, leaf in enumerate(leaves)]
+        rendered = {"".join([p if p.__class__ is str else values[p] for p in line])  # type: ignore[index]
+                    for line in template.lines}
         return "".join(sorted(rendered))
 
-    @staticmethod
-    def _part(part: str | int, leaves: list[str], template: _Template, escape: Escape) -> str:
-        if isinstance(part, str):
-            return part
-        return leaves[part] if part in template.iri_leaves else escape(leaves[part])

@@ -212,4 +212,11 @@ def ijson_problem(doc: Any) -> Problem | None:
 
 
 def _has_surrogate(s: str) -> bool:
-    return any("\ud800" <= c <= "\udfff" for c in s)
+    # In C, not per character in Python: ASCII has none, and UTF-8 refuses exactly the surrogates.
+    if s.isascii():
+        return False
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

@@ -19,6 +19,7 @@ from titlecred import site_identity
 from titlecred.api import problems
 from titlecred.api.accesslog import AccessLog
 from titlecred.api.compress import PublicGzip
+from titlecred.api.fastpath import PublicFastPath
 from titlecred.api.limits import BodyLimit
 from titlecred.api.routes import (
     apidocs,
@@ -52,6 +53,7 @@ from titlecred.services.context import KeyProvider, Registry
 from titlecred.services.senders import make_sender
 from titlecred.services.status_cache import StatusCache
 from titlecred.settings import Settings
+from titlecred.web.install import STATIC_DIR
 from titlecred.web.install import install as install_pages
 from titlecred.web.routes import portal_verify
 
@@ -89,6 +91,7 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog)
     app.add_middleware(PublicGzip)
+    app.add_middleware(PublicFastPath, state=app.state, static_dir=STATIC_DIR)  # outermost: public GETs from memory
     # One router a line: branches that add routes then merge without conflicts.
     routers = (
         public,

@@ -46,9 +46,11 @@ def credential_hash(credential: dict[str, Any]) -> str:
     return sha256_hex(canonical_json(credential))
 
 
-def entry_hash(seq: int, at: str, actor: str, action: str, subject: str, details_json: str, prev_hash: str) -> str:
+def entry_hash(seq: int, at: str, actor: str, action: str, subject: str, details_json: str, prev_hash: str,
+               details: dict[str, Any] | None = None) -> str:
+    """`details`: the object `details_json` is the canonical JSON of, when the caller has it (no parse)."""
     body = {"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
-            "details": json.loads(details_json), "prevHash": prev_hash}
+            "details": json.loads(details_json) if details is None else details, "prevHash": prev_hash}
     return sha256_hex(canonical_json(body))
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, text, update
+from sqlalchemy import bindparam, func, insert, text, update
 from sqlmodel import Session, col, select
 
 from issuer.credential import new_credential_id
@@ -199,6 +199,10 @@ def _take_indexes(session: Session, registry: Registry, purpose: str, n: int) ->
 # ------------------------------------------------------------------ one chunk
 
 
+def _table(model: Any) -> Any:
+    return model.__table__
+
+
 @dataclass
 class ChunkResult:
     claimed: int = 0
@@ -289,7 +293,9 @@ def issue_chunk(session: Session, registry: Registry, actor: Principal, run_id: 
             _issue_ready(session, registry, actor, ready, outcomes, now, worker)
         if outcomes:
             keys = ("state", "certificate_id", "certificate_number", "code", "message", "worker", "updated_at")
-            session.execute(update(BatchItem), [{"id": o["id"], **{k: o.get(k) for k in keys}} for o in outcomes])
+            items = _table(BatchItem)
+            stmt = update(items).where(items.c.id == bindparam("item_id")).values({k: bindparam(k) for k in keys})
+            session.execute(stmt, [{"item_id": o["id"], **{k: o.get(k) for k in keys}} for o in outcomes])
         result.issued = sum(1 for o in outcomes if o["state"] == "issued")
         result.failed = sum(1 for o in outcomes if o["state"] == "failed")
     ISSUED.labels("batch").inc(len(ready))
@@ -309,6 +315,7 @@ def _issue_ready(session: Session, registry: Registry, actor: Principal, ready: 
     susps = _take_indexes(session, registry, "suspension", len(ready))
     key = registry.keys.active()
     cert_rows: list[dict[str, Any]] = []
+    fulls: list[dict[str, Any]] = []  # each signed full credential, as signed (not parsed back from its JSON)
     for k, r in enumerate(ready):
         seq = first + k
         letter = applications.placeholder_number(str(applications.facts_of(r.app).get("level", "")))[0]
@@ -319,6 +326,7 @@ def _issue_ready(session: Session, registry: Registry, actor: Principal, ready: 
         entries = [status.entry_json(registry, rl, "revocation", ri), status.entry_json(registry, sl, "suspension", si)]
         pair = issue_pair(record, registry.profile, key, now=now, status=entries,
                           full_id=new_credential_id(), minimal_id=new_credential_id())
+        fulls.append(pair.full)
         cert_rows.append({
             "application_id": r.app.id, "reissue_of_id": None, "person_id": r.person_id,
             "employer_id": r.employer_id, "channel": r.app.channel, "certificate_number": number,
@@ -332,7 +340,10 @@ def _issue_ready(session: Session, registry: Registry, actor: Principal, ready: 
             "key_id": key.verification_method, "issued_at": now, "state": "active",
             "revocation_list_id": rl, "revocation_index": ri, "suspension_list_id": sl, "suspension_index": si,
         })
-    ids = list(session.execute(insert(Certificate).returning(col(Certificate.id), sort_by_parameter_order=True),
+    # Core inserts of the tables, not the ORM's bulk path: the rows are plain dicts already, and the ORM's
+    # per-row bookkeeping cost as much as the statements themselves.
+    cert_table = _table(Certificate)
+    ids = list(session.execute(insert(cert_table).returning(cert_table.c.id, sort_by_parameter_order=True),
                                cert_rows).scalars())
     entries_rows: list[dict[str, Any]] = []
     for cid, row in zip(ids, cert_rows, strict=True):
@@ -341,7 +352,7 @@ def _issue_ready(session: Session, registry: Registry, actor: Principal, ready: 
                              "certificate_id": cid, "credential_id": None, "created_at": now})
         entries_rows.append({"list_id": row["suspension_list_id"], "index": row["suspension_index"],
                              "certificate_id": cid, "credential_id": None, "created_at": now})
-    session.execute(insert(StatusEntry), entries_rows)
+    session.execute(insert(_table(StatusEntry)), entries_rows)
     # The audit chain: one entry per certificate, hashed in order under the head's lock.
     insert_ignore(session, AuditHead, {"id": 1, "seq": 0, "hash": audit.GENESIS})
     head = locked(session, select(AuditHead).where(AuditHead.id == 1))
@@ -358,26 +369,27 @@ def _issue_ready(session: Session, registry: Registry, actor: Principal, ready: 
                    "applicationId": r.app.id}
         details_json = audit.canonical_json(details)
         subject = f"certificate:{row['certificate_number']}"
-        digest = audit.entry_hash(seq, at_text, actor.actor, "certificate.issued", subject, details_json, prev)
+        digest = audit.entry_hash(seq, at_text, actor.actor, "certificate.issued", subject, details_json, prev,
+                                  details)
         audit_rows.append({"seq": seq, "at": at_text, "actor": actor.actor, "action": "certificate.issued",
                            "subject": subject, "details_json": details_json, "prev_hash": prev, "hash": digest})
         hash_rows.append({"hash": row["full_hash"], "audit_seq": seq, "credential_id": row["full_id"]})
         hash_rows.append({"hash": row["minimal_hash"], "audit_seq": seq, "credential_id": row["minimal_id"]})
         prev = digest
-    session.execute(insert(AuditEntry), audit_rows)
+    session.execute(insert(_table(AuditEntry)), audit_rows)
     head.seq, head.hash = seq, prev
     session.add(head)
-    session.execute(insert(CredentialHash), hash_rows)
+    session.execute(insert(_table(CredentialHash)), hash_rows)
     # As a single issuance does (issuance.sign_and_store): each license event goes to the provincial
     # library's outbox in the transaction that issues it.
-    session.execute(insert(ElicenseOutbox), [
-        {"event_key": outbox.event_key_of(row["full_json"], row["certificate_number"], "issued"),
+    session.execute(insert(_table(ElicenseOutbox)), [
+        {"event_key": outbox.event_key_of(row["full_json"], row["certificate_number"], "issued", full),
          "certificate_id": row["id"], "event": "issued", "created_at": now, "next_attempt_at": now, "attempts": 0}
-        for row in cert_rows])
+        for row, full in zip(cert_rows, fulls, strict=True)])
     app_ids = [r.app.id for r in ready]
     session.execute(update(Application).where(col(Application.id).in_(app_ids))
                     .values(state="issued", updated_at=now).execution_options(synchronize_session=False))
-    session.execute(insert(ReviewStep), [{"application_id": r.app.id, "at": now, "stage": "bureau",
+    session.execute(insert(_table(ReviewStep)), [{"application_id": r.app.id, "at": now, "stage": "bureau",
                                           "org_id": actor.org_id, "actor_account_id": actor.account_id,
                                           "action": "issued", "reason": None} for r in ready])
     for r, row in zip(ready, cert_rows, strict=True):

@@ -49,8 +49,9 @@ def event_key(cert: Certificate, event: str) -> str:
     return event_key_of(cert.full_json, cert.certificate_number, event)
 
 
-def event_key_of(full_json: str, certificate_number: str, event: str) -> str:
-    full = json.loads(full_json)
+def event_key_of(full_json: str, certificate_number: str, event: str, full: dict[str, Any] | None = None) -> str:
+    """`full`: the credential `full_json` holds, when the caller has it already (no second parse)."""
+    full = json.loads(full_json) if full is None else full
     ident = full.get("credentialSubject", {}).get("eLicenseIdentifier") or certificate_number
     return f"{ident}:{event}"
 
