@@ -24,40 +24,18 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
 
-from common import pin_one_core, rate  # noqa: E402
+from common import BENCH_PASSPHRASE, bench_registry, pin_one_core, rate  # noqa: E402
 
-PASSPHRASE = "bench passphrase"
+PASSPHRASE = BENCH_PASSPHRASE
 TARGET = 1000.0
 
 
 def _setup(home: Path, url: str, schema: str | None, count: int) -> None:
-    from nacl.pwhash import argon2id
-    from sqlalchemy import text
-
-    from issuer.credential import IssuerProfile
-    from keys.store import KeyStore
-    from titlecred.api.app import build_registry
-    from titlecred.db.engine import make_engine, session_factory
-    from titlecred.db.migrate import create_all
-    from titlecred.issuer_profile import save_profile
+    from titlecred.db.engine import session_factory
     from titlecred.services import orgs, status
     from titlecred.services.batch_seed import seed_approved
-    from titlecred.settings import Settings
 
-    if schema:
-        admin = make_engine(url)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        admin.dispose()
-    settings = Settings(home=home, database_url=url, base_url="https://hrss.example.gov.cn",
-                        passphrase_from_env=PASSPHRASE)
-    save_profile(settings, IssuerProfile(did="did:web:hrss.example.gov.cn", name="示例市人力资源和社会保障局",
-                                         unit_code="91140100MA0L5KXW08"))
-    KeyStore(settings.keys_dir, PASSPHRASE, opslimit=argon2id.OPSLIMIT_MIN,
-             memlimit=argon2id.MEMLIMIT_MIN).generate("did:web:hrss.example.gov.cn")
-    engine = make_engine(url, search_path=schema)
-    create_all(engine)
-    registry = build_registry(settings)
+    _settings, engine, registry = bench_registry(home, url, schema)
     with session_factory(engine)() as s:
         orgs.bootstrap(s, registry, region_code="140102", admin_username="bureau-admin",
                        admin_password="bench-password-1")

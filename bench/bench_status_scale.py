@@ -29,9 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
-from common import pin_one_core  # noqa: E402
-
-PASSPHRASE = "bench passphrase"
+from common import bench_registry, pin_one_core  # noqa: E402
 
 
 def main() -> None:
@@ -42,21 +40,14 @@ def main() -> None:
     ap.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = ap.parse_args()
     pin_one_core()
-    from nacl.pwhash import argon2id
     from sqlalchemy import text
     from sqlmodel import select
 
-    from issuer.credential import IssuerProfile
-    from keys.store import KeyStore
     from schemas import bitstring
-    from titlecred.api.app import build_registry
     from titlecred.db.engine import make_engine, session_factory
-    from titlecred.db.migrate import create_all
     from titlecred.db.models import StatusList
-    from titlecred.issuer_profile import save_profile
     from titlecred.services import status
     from titlecred.services.tx import atomic, locked
-    from titlecred.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="titlecred-status-") as tmp:
         home = Path(tmp)
@@ -66,19 +57,7 @@ def main() -> None:
         else:
             url = os.environ.get("TITLECRED_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
             schema = "bench_" + uuid.uuid4().hex[:10]
-            admin = make_engine(url)
-            with admin.begin() as conn:
-                conn.execute(text(f"CREATE SCHEMA {schema}"))
-            admin.dispose()
-        settings = Settings(home=home, database_url=url, base_url="https://hrss.example.gov.cn",
-                            passphrase_from_env=PASSPHRASE)
-        save_profile(settings, IssuerProfile(did="did:web:hrss.example.gov.cn", name="示例市人力资源和社会保障局",
-                                             unit_code="91140100MA0L5KXW08"))
-        KeyStore(settings.keys_dir, PASSPHRASE, opslimit=argon2id.OPSLIMIT_MIN,
-                 memlimit=argon2id.MEMLIMIT_MIN).generate("did:web:hrss.example.gov.cn")
-        engine = make_engine(url, search_path=schema)
-        create_all(engine)
-        registry = build_registry(settings)
+        _settings, engine, registry = bench_registry(home, url, schema)
         cfg = registry.config
         per_list = int(cfg.status_list_bits * cfg.status_fill_limit)
         lists = math.ceil(args.certificates / per_list)
