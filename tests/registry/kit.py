@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
@@ -184,3 +187,20 @@ def run_threads(n: int, fn: Any) -> list[Any]:
     for t in threads:
         t.join(120)
     return results
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(base: str, path: str = "/healthz", tries: int = 300) -> None:
+    """Until a served instance answers 200 at `path` (0.1 s between tries)."""
+    for _ in range(tries):
+        try:
+            if httpx.get(f"{base}{path}", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"{base} did not come up")

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from registry.kit import PASSPHRASE
+from registry.kit import PASSPHRASE, free_port, wait_until_up
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -84,12 +82,6 @@ def test_demo_refuses_a_database_that_holds_a_registry(demo_env: dict[str, str],
     assert r.exit_code == 2 and "database_not_empty" in r.output
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_runs_the_api_with_migrations_applied(demo_env: dict[str, str]) -> None:
     assert run(demo_env, "demo").exit_code == 0
     port = free_port()
@@ -98,14 +90,7 @@ def test_serve_runs_the_api_with_migrations_applied(demo_env: dict[str, str]) ->
                             env={**os.environ, **demo_env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("the server did not come up")
+        wait_until_up(base, "/api/health", tries=100)
         assert httpx.get(f"{base}/.well-known/did.json").json()["id"].startswith("did:web:")
         assert httpx.get(f"{base}/status/revocation-1").status_code == 200
         assert httpx.get(f"{base}/openapi.json").status_code == 200

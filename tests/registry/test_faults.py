@@ -19,9 +19,8 @@ from typing import Any
 import httpx
 import pytest
 from registry.invariants import check_invariants
-from registry.kit import PASSPHRASE
+from registry.kit import PASSPHRASE, free_port, wait_until_up
 from registry.test_batch import CLI, _bureau, _cli_env
-from registry.test_cli import free_port
 from sqlalchemy import Engine, text
 from sqlmodel import select
 
@@ -72,16 +71,6 @@ def test_postgres_connections_killed_under_a_batch_then_it_finishes_exactly_once
     assert check_invariants(sessions)["certificates"] == 600
 
 
-def _wait(base: str) -> None:
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError(f"{base} did not come up")
-
-
 @needs_pg
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_two_serve_instances_on_one_postgres_behave_as_one_service(
@@ -100,7 +89,7 @@ def test_two_serve_instances_on_one_postgres_behave_as_one_service(
         for port in ports:  # one after the other: the first applies the migrations
             procs.append(subprocess.Popen([sys.executable, "-c", CLI, "serve", "--port", str(port), "--workers", "1"],
                                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            _wait(f"http://127.0.0.1:{port}")
+            wait_until_up(f"http://127.0.0.1:{port}")
         a, b = (f"http://127.0.0.1:{p}" for p in ports)
         settings = Settings(home=home, database_url=url, base_url="http://testserver", passphrase_from_env=PASSPHRASE)
         registry = build_registry(settings)

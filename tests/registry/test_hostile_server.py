@@ -23,7 +23,7 @@ import pytest
 from hostile_inputs import poison_credential, valid_credential
 from nacl.pwhash import argon2id
 from registry.conftest import DATABASES, PG_URL
-from registry.kit import DID, PASSPHRASE, unit_code
+from registry.kit import DID, PASSPHRASE, free_port, unit_code, wait_until_up
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
@@ -35,12 +35,6 @@ from titlecred.issuer_profile import save_profile
 from titlecred.settings import Settings
 
 TIMINGS: dict[str, float] = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module", params=DATABASES)
@@ -69,20 +63,13 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
            "TITLECRED_LOOKUP_SECRET": "a lookup secret for the hostile tests", "TITLECRED_TRUST_FORWARDED_FOR": "0"}
     boot = CliRunner().invoke(cli, ["bootstrap", "--region-code", "140102"], env=env)
     assert boot.exit_code == 0, boot.output
-    port = _free_port()
+    port = free_port()
     code = "import titlecred.cli_registry; from titlecred.cli import main; main()"
     proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--host", "127.0.0.1", "--port", str(port)],
                             env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("the server did not come up")
+        wait_until_up(base, "/api/health", tries=200)
         yield base
     finally:
         proc.terminate()

@@ -8,13 +8,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from typing import Any
 
 import httpx
-from registry.kit import World
+from registry.kit import World, free_port, wait_until_up
 from registry.test_cli import demo_env as demo_env
-from registry.test_cli import free_port, run
+from registry.test_cli import run
 
 from titlecred.logs import scrub
 
@@ -53,16 +52,6 @@ def test_scrub_masks_anything_shaped_like_an_id_number() -> None:
     assert scrub("certificate B1401022026000123") == "certificate B1401022026000123"
 
 
-def _wait(base: str) -> None:
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("the server did not come up")
-
-
 def test_serve_with_two_workers_sums_metrics_and_logs_json_without_id_numbers(demo_env: dict[str, str]) -> None:
     assert run(demo_env, "demo").exit_code == 0
     port = free_port()
@@ -73,7 +62,7 @@ def test_serve_with_two_workers_sums_metrics_and_logs_json_without_id_numbers(de
     id_number = "11010519850312041X"
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait(base)
+        wait_until_up(base)
         assert httpx.get(f"{base}/readyz").json()["status"] == "ok"
         with httpx.Client() as client:
             for _ in range(40):
