@@ -7,6 +7,7 @@ import json
 import random
 from pathlib import Path
 
+import cbor2
 import pypdfium2 as pdfium
 import pytest
 from certkit import BASE_URL, NOW, Bureau, Certificate
@@ -96,17 +97,31 @@ def test_a_json_credential_verifies(samples: dict, policy, tmp_path: Path) -> No
     assert verify_input(path, policy).verified
 
 
-def test_tampering_with_the_qr_text_is_detected_and_explained(samples: dict, policy) -> None:
-    text = samples["senior_b"].qr_text
-    position = len(text) - 40
-    alphabet = compact.B43_ALPHABET
-    altered = text[:position] + alphabet[(alphabet.index(text[position]) + 7) % 43] + text[position + 1:]
-    result = verify_input(altered, policy)
-    # This change breaks the encoding: nothing can be checked, so the verdict is "unreadable", not
-    # "tampered" (that is for a signature failing over content that decoded).
+def test_a_damaged_qr_text_is_unreadable_not_tampered(samples: dict, policy) -> None:
+    # The compressed stream cut short: nothing decodes, so nothing can be called forged.
+    damaged = samples["senior_b"].qr_text[:-6]
+    result = verify_input(damaged, policy)
     assert not result.verified and result.verdict == "unreadable"
     failed = [c for c in result.checks if not c.ok]
-    assert failed and ("altered" in failed[0].reason or "changed" in failed[0].reason)
+    assert failed and failed[0].name == "shape" and "altered" in failed[0].reason
+
+
+def test_qr_text_whose_signed_facts_were_changed_is_tampered(samples: dict, policy) -> None:
+    # A well-formed TC1 text whose payload says something its signature does not: the holder's name
+    # replaced by another of the same length, the original signature kept, everything re-encoded.
+    text = samples["senior_b"].qr_text
+    parsed = compact.decode_cose(compact.read_qr_text(text))
+    original = samples["senior_b"].full["credentialSubject"]["name"].encode("utf-8")
+    forged_name = ("冒" * len(original.decode("utf-8"))).encode("utf-8")
+    assert original in parsed.payload
+    cose = cbor2.dumps(cbor2.CBORTag(compact.COSE_SIGN1_TAG, [
+        parsed.protected, {}, parsed.payload.replace(original, forged_name), parsed.signature]))
+    altered = compact.make_qr_text(BASE_URL, cose)
+    result = verify_input(altered, policy)
+    assert not result.verified and result.verdict == "tampered"
+    assert result.credential["credentialSubject"]["name"] == forged_name.decode("utf-8")
+    proof = result.check("proof")
+    assert proof is not None and proof.outcome == "failed" and "changed after signing" in proof.reason
 
 
 def test_a_valid_qr_code_on_another_persons_pdf_is_caught(bureau: Bureau, samples: dict, policy) -> None:
