@@ -98,8 +98,18 @@ def _unb64(s: Any, what: str, where: str) -> bytes:
         raise KeyFileCorrupt(f"{where}: {what} is not base64") from e
 
 
+_write_count = 0
+
+
+def writes() -> int:
+    """How many files this process has written through `atomic_write`: a cache of keystore contents
+    compares it to see its own process's changes at once, without a system call."""
+    return _write_count
+
+
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write `data` to `path` so that readers see the old file or the new one, never a torn one."""
+    global _write_count
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)
@@ -112,6 +122,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    _write_count += 1  # a lost update between two threads still changes the count
     # The rename itself is durable only once the directory is synced.
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:

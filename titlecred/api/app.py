@@ -44,6 +44,7 @@ from titlecred.api.routes import (
     vcapi,
     verification_public,
 )
+from titlecred.api.verify_fast import VerifyFastPath
 from titlecred.db.engine import make_engine, session_factory
 from titlecred.issuer_profile import load_profile, open_keystore
 from titlecred.issuers import load_instances
@@ -91,7 +92,8 @@ def create_app(settings: Settings, config: RegistryConfig | None = None, *, regi
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog)
     app.add_middleware(PublicGzip)
-    app.add_middleware(PublicFastPath, state=app.state, static_dir=STATIC_DIR)  # outermost: public GETs from memory
+    app.add_middleware(PublicFastPath, state=app.state, static_dir=STATIC_DIR)  # public GETs from memory
+    app.add_middleware(VerifyFastPath, state=app.state)  # outermost: POST /credentials/verify, no framework
     # One router a line: branches that add routes then merge without conflicts.
     routers = (
         public,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,10 +21,13 @@ from issuer.sign import IssuerKey
 from keys.material import SigningKey
 from keys.publish import build_did_document, build_jwks
 from keys.state import KeyRecord
-from keys.store import KeyStore
+from keys.store import KeyStore, writes
 from titlecred.services.clock import utc_now
 from titlecred.services.config import RegistryConfig
 from titlecred.services.senders import CodeSender, ConsoleSender
+
+# How often a process looks at the keystore directory for another process's key changes (seconds).
+STAT_INTERVAL = 0.1
 
 
 class KeyProvider:
@@ -36,15 +40,25 @@ class KeyProvider:
         self._records: tuple[tuple[object, ...], list[KeyRecord]] | None = None
         self._docs: dict[str, tuple[int, dict[str, object]]] = {}
         self.version = 0  # bumped whenever the records change (the public documents' ETag)
+        self._stat: tuple[float, tuple[int, int, int]] | None = None
 
     def _signature(self) -> tuple[object, ...]:
         # The keystore writes every file by create-and-rename (keys.store.atomic_write), which changes
-        # its directory's mtime: one stat (about a microsecond) tells whether any key changed.
-        try:
-            st = os.stat(self._store.path)
-        except OSError:
-            return ()
-        return (st.st_mtime_ns, st.st_ino, st.st_nlink)
+        # its directory's mtime: one stat tells whether another process changed a key, and this
+        # process's own writes are counted (keys.store.writes()). The stat is made at most every
+        # `STAT_INTERVAL` seconds: on the verify path it ran several times a request, and a system call
+        # from a verification thread gives up the GIL and waits to get it back from the event loop.
+        # Another process's key change is seen within that interval; this process's at once.
+        now = time.monotonic()
+        held = self._stat
+        if held is None or now - held[0] >= STAT_INTERVAL:
+            try:
+                st = os.stat(self._store.path)
+            except OSError:
+                self._stat = None
+                return ()
+            held = self._stat = (now, (st.st_mtime_ns, st.st_ino, st.st_nlink))
+        return (writes(), *held[1])
 
     def cached_records(self) -> list[KeyRecord]:
         """Every key's public record, from memory (re-read when the keystore's files change)."""

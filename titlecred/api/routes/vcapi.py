@@ -22,8 +22,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from titlecred.api import models as m
+from titlecred.api import vc_answers as answers
 from titlecred.api.deps import PrincipalDep, RegistryDep, SessionDep
-from titlecred.api.heavy import run_verification
+from titlecred.api.heavy import run_verification, verify_credential
 from titlecred.api.problems import MEDIA_TYPE, PROBLEM_BASE
 from titlecred.services import certificates, issuance, verification
 from titlecred.services.context import Registry
@@ -31,7 +32,6 @@ from titlecred.services.errors import Invalid
 from titlecred.services.metrics import VERIFICATIONS
 from titlecred.services.rows import parse_json_object
 from titlecred.services.status_cache import CachedStatusSource
-from verifier.result import UNCHECKED
 
 router = APIRouter(tags=["VC API"])
 
@@ -49,11 +49,8 @@ async def _body(request: Request) -> dict[str, Any]:
 
 def _not_verified(status: int, code: str, detail: str, details: list[dict[str, Any]],
                   results: dict[str, Any] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"type": PROBLEM_BASE + code, "code": code, "title": "Not verified", "status": status,
-                            "detail": detail, "verified": False, "problemDetails": details}
-    if results is not None:
-        body["results"] = results
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(answers.not_verified(status, code, detail, details, results), status_code=status,
+                        media_type=MEDIA_TYPE)
 
 
 @router.post("/credentials/issue", summary="Issue (sign) a credential as the bureau (bureau API token)",
@@ -100,14 +97,6 @@ def publish(list_id: Annotated[str, Path(max_length=32, pattern=r"^[a-z]+-[0-9]+
     return Response(status_code=204)
 
 
-def _verify_vc(request: Request, registry: Registry, vc: dict[str, Any], options: Any) -> Any:
-    # One hop to the thread pool for the whole request (no session dependency: a session is opened
-    # here, and touches the database only if the audit log is needed as evidence); status from memory.
-    with request.app.state.sessions() as session:
-        source = CachedStatusSource(request.app.state.status_cache, registry, session)
-        return verification.verify_vc(session, registry, vc, options, source)
-
-
 def _verify_vp(request: Request, registry: Registry, vp: dict[str, Any], options: Any) -> Any:
     with request.app.state.sessions() as session:
         source = CachedStatusSource(request.app.state.status_cache, registry, session)
@@ -117,7 +106,7 @@ def _verify_vp(request: Request, registry: Registry, vp: dict[str, Any], options
 @router.post("/credentials/verify", summary="Verify a credential (public)", response_model=m.VerifyResponse,
              responses={400: {"model": m.VerifyResponse}, 422: {"model": m.VerifyResponse}},
              openapi_extra=_doc(m.VerifyRequest))
-async def verify(request: Request, registry: RegistryDep) -> JSONResponse:
+async def verify(request: Request) -> JSONResponse:
     try:
         body = await _body(request)
     except Invalid as e:
@@ -128,28 +117,10 @@ async def verify(request: Request, registry: RegistryDep) -> JSONResponse:
     if not isinstance(vc, dict):
         return _not_verified(400, "malformed_request", "verifiableCredential must be a JSON object", [],
                              {"verdict": "unreadable", "checks": []})
-    result = await run_verification(_verify_vc, request, registry, vc, body.get("options"))
+    result = await verify_credential(request.app.state, vc, body.get("options"))
     VERIFICATIONS.labels(result.verdict).inc()
-    results = verification.results_json(result)
-    if result.verified:
-        return JSONResponse({"verified": True, "results": results, "problemDetails": []})
-    details = verification.problem_details(result)
-    return _not_verified(_verify_status(result.verdict, details), "not_verified",
-                         f"the credential did not verify ({result.verdict})", details, results)
-
-
-# Refusals of work, with their own statuses: a graph past RDFC-1.0's work limit cannot be processed
-# (422), and one turned away while another complex document holds the canonicalizer may try again (503).
-_WORK_REFUSALS = {"canonicalization_too_complex": 422, "canonicalization_busy": 503}
-
-
-def _verify_status(verdict: str, details: list[dict[str, Any]]) -> int:
-    codes = {d.get("code") for d in details}
-    for code, status in _WORK_REFUSALS.items():
-        if code in codes:
-            return status
-    # Other input we cannot read or do not support is a bad request (400), not a failed verification (422).
-    return 400 if verdict in UNCHECKED else 422
+    status, media_type, content = answers.credential_answer(result)
+    return JSONResponse(content, status_code=status, media_type=media_type)
 
 
 @router.post("/presentations/verify", summary="Verify a presentation, signed (challenge, domain) or not (public)",
