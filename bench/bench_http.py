@@ -230,8 +230,12 @@ def _report(results: dict[int, dict[str, Any]], inproc: float, ncpu: int) -> Non
         print(f"errors or non-2xx under load: {errors}\n")
     if 1 in results and 2 in results:
         for key, name in [(k, n) for k, n in [("verify", "verify"), *GETS] if k in results[1]]:
-            one, two = results[1][key]["sat"]["rps"], results[2][key]["sat"]["rps"]
-            print(f"scaling 1 -> 2 workers, {name}: {two / one:.2f}x (linear: 2.00x)")
+            one, two = results[1][key]["sat"], results[2][key]["sat"]
+            # Per CPU-second: what each worker does with the core it gets (1.00 is linear per core,
+            # whatever share of the second core wrk leaves it).
+            print(f"scaling 1 -> 2 workers, {name}: {two['rps'] / one['rps']:.2f}x requests per second "
+                  f"(linear: 2.00x); {two['per_cpu_s'] / one['per_cpu_s']:.2f} of one worker's requests per "
+                  f"CPU-second (linear: 1.00)")
 
 
 def _report_verify(v: dict[str, Any], workers: int, inproc: float) -> None:
