@@ -33,9 +33,7 @@ from sqlalchemy import bindparam, func, insert, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from issuer.credential import new_credential_id
 from issuer.errors import InvalidRecord
-from issuer.sign import issue_pair
 from titlecred.db.models import (
     Account,
     Application,
@@ -53,9 +51,9 @@ from titlecred.db.models_batch import BatchItem, BatchRun
 from titlecred.db.models_elicense import ElicenseOutbox
 from titlecred.errors import AppError, error_code, error_message
 from titlecred.services import applications, audit, bulk, numbering, orgs, outbox, status
+from titlecred.services.certify import sign_certificate
 from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
-from titlecred.services.elicense_id import with_identifier
 from titlecred.services.errors import TYPED_ERRORS, Conflict, NotFound
 from titlecred.services.metrics import BATCH_FAILED, ISSUED
 from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
@@ -349,12 +347,11 @@ def _issue_ready(session: Session, registry: Registry, actor: Principal, ready: 
     for k, r in enumerate(ready):
         seq, cid = first + k, ids[k]
         number = numbering.format_number(applications.placeholder_number(r.level)[0], region, year, seq)
-        # The same record steps as a single issuance (issuance.sign_and_store): the identifier needs the number.
-        record = with_identifier(replace(r.record, certificateNumber=number), registry.profile)
         (rl, ri), (sl, si) = revs[k], susps[k]
         entries = [status.entry_json(registry, rl, "revocation", ri), status.entry_json(registry, sl, "suspension", si)]
-        pair = issue_pair(record, registry.profile, key, now=now, status=entries,
-                          full_id=new_credential_id(), minimal_id=new_credential_id())
+        # What a single issuance signs (issuance.sign_and_store), now that the record has its number.
+        record, pair = sign_certificate(registry, key, replace(r.record, certificateNumber=number), now=now,
+                                        status=entries)
         full_id, minimal_id = pair.full["id"], pair.minimal["id"]
         full_json = json.dumps(pair.full, ensure_ascii=False)
         full_hash, minimal_hash = audit.credential_hash(pair.full), audit.credential_hash(pair.minimal)
