@@ -22,7 +22,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +261,8 @@ class _Slot:
         self.number = number
         self.font = font
         self.tt = TTFont(str(font.path), fontNumber=font.index, lazy=True, recalcTimestamp=False)
+        # Only the character map is read now: it is all that telling whether a name prints needs (asked at
+        # every issuance); metrics and outlines are read when a page is first drawn.
         self.cmap: dict[int, str] = self.tt.getBestCmap() or {}
         self.uvs: dict[tuple[int, int], str | None] = {}
         for table in self.tt["cmap"].tables:
@@ -268,25 +270,41 @@ class _Slot:
                 for selector, pairs in table.uvsDict.items():
                     for base, name in pairs:
                         self.uvs[(base, selector)] = name
-        self.upem = int(self.tt["head"].unitsPerEm)
-        self.hmtx = self.tt["hmtx"].metrics
-        self.is_cff = "CFF " in self.tt
-        self.privates: dict[int, bytes] = {}
+
+    @cached_property
+    def upem(self) -> int:
+        return int(self.tt["head"].unitsPerEm)
+
+    @cached_property
+    def hmtx(self) -> Any:
+        return self.tt["hmtx"].metrics
+
+    @cached_property
+    def is_cff(self) -> bool:
+        return "CFF " in self.tt
+
+    @cached_property
+    def top(self) -> Any:
+        return self.tt["CFF "].cff.topDictIndex[0]
+
+    @cached_property
+    def glyph_set(self) -> Any:
+        return self.tt.getGlyphSet()
+
+    @cached_property
+    def privates(self) -> dict[int, bytes]:
+        privates: dict[int, bytes] = {}
         if self.is_cff:
-            cff = self.tt["CFF "].cff
-            self.top = cff.topDictIndex[0]
             raw = self.tt.reader["CFF "]
             fd_array = getattr(self.top, "FDArray", None)
             if fd_array is not None:
                 for index in range(len(fd_array)):
                     size, offset = fd_array[index].rawDict["Private"]
-                    self.privates[index] = _without_subrs(raw[offset:offset + size])
+                    privates[index] = _without_subrs(raw[offset:offset + size])
             else:
                 size, offset = self.top.rawDict["Private"]
-                self.privates[0] = _without_subrs(raw[offset:offset + size])
-            del raw
-        else:
-            self.glyph_set = self.tt.getGlyphSet()
+                privates[0] = _without_subrs(raw[offset:offset + size])
+        return privates
 
     def glyph_name(self, cluster: str) -> str | None:
         base = ord(cluster[0])
@@ -348,6 +366,7 @@ class FontSet:
         self._lock = threading.Lock()
         self._glyphs: dict[tuple[str, bool], Glyph | None] = {}
         self._widths: dict[tuple[str, bool], int | None] = {}
+        self._has: dict[tuple[str, bool], bool] = {}
         self._outlines: dict[tuple[str, bool], tuple[PathOp, ...]] = {}
 
     @property
@@ -403,9 +422,19 @@ class FontSet:
     def private(self, fd: FdKey) -> bytes:
         return self._slots[fd[0]].private(fd[1])
 
+    def has(self, cluster: str, bold: bool = False) -> bool:
+        """Whether a font has a glyph for `cluster` (from the character maps alone: no metrics read)."""
+        key = (cluster, bold)
+        found = self._has.get(key)
+        if found is None:
+            with self._lock:
+                found = self._find(cluster, bold) is not None
+                self._has[key] = found
+        return found
+
     def uncovered(self, text: str, bold: bool = False) -> list[str]:
         """The clusters of `text` that no font can draw (whitespace other than U+0020/U+3000 included)."""
-        return [c for c in clusters(text) if self.width(c, bold) is None]
+        return [c for c in clusters(text) if not self.has(c, bold)]
 
     def covers(self, text: str) -> bool:
         return not self.uncovered(text) and not self.uncovered(text, bold=True)

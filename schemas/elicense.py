@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from schemas.identifiers import IdentifierError, validate_unit_code
@@ -80,7 +81,10 @@ class ELicenseId:
         return self.type_code[:18]
 
 
-def _check_fields(type_code: str, issuer_code: str, serial: str, version: str) -> None:
+@lru_cache(maxsize=64)
+def _check_codes(type_code: str, issuer_code: str) -> None:
+    """The fixed fields, checked once per pair: an issuer states the same two codes in every identifier
+    (a failed check is not cached: it raises again)."""
     if not _TYPE_CODE.fullmatch(type_code):
         raise _error("the license type code must be the defining authority's unified social credit code "
                      "and a 3-digit sequence (21 characters)")
@@ -89,6 +93,10 @@ def _check_fields(type_code: str, issuer_code: str, serial: str, version: str) -
             validate_unit_code(code)
         except IdentifierError as e:
             raise _error(f"the {what} code is not a valid unified social credit code: {e.message}") from None
+
+
+def _check_fields(type_code: str, issuer_code: str, serial: str, version: str) -> None:
+    _check_codes(type_code, issuer_code)
     if not _SERIAL.fullmatch(serial):
         raise _error("the serial must be 1 to 32 characters of 0-9A-Z")
     if not _VERSION.fullmatch(version) or version == "000":

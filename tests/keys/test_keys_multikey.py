@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base58
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -54,6 +55,17 @@ def test_multibase_round_trips_any_bytes_including_leading_zeros(data: bytes) ->
     encoded = multibase_b58_encode(data)
     assert encoded.startswith("z")
     assert multibase_b58_decode(encoded) == data
+
+
+@given(st.binary(max_size=120))
+def test_multibase_encoding_is_the_base58_packages_bitcoin_encoding(data: bytes) -> None:
+    # Our encoder works twenty digits at a time; the package's goes digit by digit. Same text, every input.
+    assert multibase_b58_encode(data) == "z" + base58.b58encode(data, alphabet=base58.BITCOIN_ALPHABET).decode()
+
+
+@pytest.mark.parametrize("data", [b"", b"\0", bytes(3) + b"\1", bytes(64), b"\xff" * 64, (58**20).to_bytes(15, "big")])
+def test_multibase_encoding_at_the_edges(data: bytes) -> None:
+    assert multibase_b58_encode(data) == "z" + base58.b58encode(data, alphabet=base58.BITCOIN_ALPHABET).decode()
 
 
 @given(st.text(max_size=60))

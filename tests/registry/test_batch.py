@@ -17,13 +17,14 @@ import pytest
 from registry.invariants import check_invariants
 from registry.kit import PASSPHRASE, World
 from sqlalchemy import Engine, text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from schemas import elicense
-from titlecred.db.models import Application, Certificate
+from titlecred.db.models import Application, AuditEntry, Certificate, Person
 from titlecred.db.models_elicense import ElicenseOutbox
-from titlecred.services import batch, orgs, status
+from titlecred.services import applications, audit, batch, issuance, orgs, status
 from titlecred.services.batch_seed import seed_approved
+from titlecred.services.certify import sign_certificate
 from titlecred.services.context import Registry
 from titlecred.services.principal import BUREAU, Principal
 from titlecred.settings import Settings
@@ -65,6 +66,43 @@ def test_batch_issues_every_approved_application_once_in_chunks(sessions: Any, r
         again = batch.start_run(s, registry, actor)
         assert again.total == 0 and again.state == "done"
     assert check_invariants(sessions)["certificates"] == 40
+
+
+def test_a_batch_issued_pair_is_byte_for_byte_what_a_single_issuance_signs(sessions: Any, registry: Registry) -> None:
+    """Every stored credential, rebuilt with the signing function of a single issuance from the certificate's
+    own number, status indexes, time and credential ids, comes out the same bytes (Ed25519 is deterministic):
+    nothing is signed, stored or recorded differently in bulk."""
+    actor = _bureau(sessions, registry)
+    with sessions() as s:
+        ids = seed_approved(s, registry, 6)
+        single = issuance.issue_application(s, registry, actor, ids[0])
+        batch.run_all(s, registry, actor, chunk=4)
+        certs = s.exec(select(Certificate).order_by(col(Certificate.seq))).all()
+        assert [c.application_id for c in certs] == ids and certs[0].id == single.id
+        key = registry.keys.active()
+        details = {}
+        for cert in certs:
+            app, person = s.get(Application, cert.application_id), s.get(Person, cert.person_id)
+            assert app is not None and person is not None and app.state == "issued"
+            record = applications.to_record(applications.facts_of(app), person.id_number, cert.certificate_number)
+            entries = [status.entry_json(registry, cert.revocation_list_id, "revocation", cert.revocation_index),
+                       status.entry_json(registry, cert.suspension_list_id, "suspension", cert.suspension_index)]
+            signed, pair = sign_certificate(registry, key, record, now=cert.issued_at, status=entries,
+                                            full_id=cert.full_id, minimal_id=cert.minimal_id)
+            assert cert.full_json == json.dumps(pair.full, ensure_ascii=False)
+            assert cert.minimal_json == json.dumps(pair.minimal, ensure_ascii=False)
+            assert cert.record_json == json.dumps(signed.as_dict(), ensure_ascii=False)
+            assert (cert.full_hash, cert.minimal_hash) == (audit.credential_hash(pair.full),
+                                                           audit.credential_hash(pair.minimal))
+            subject = f"certificate:{cert.certificate_number}"
+            entry = s.exec(select(AuditEntry).where(AuditEntry.subject == subject)).one()
+            details[cert.id] = json.loads(entry.details_json)
+            assert details[cert.id]["fullHash"] == cert.full_hash
+            event = s.exec(select(ElicenseOutbox).where(ElicenseOutbox.certificate_id == cert.id)).one()
+            assert event.event_key == f"{pair.full['credentialSubject']['eLicenseIdentifier']}:issued"
+        # The audit entries of both paths record the same facts.
+        assert {tuple(sorted(d)) for d in details.values()} == {tuple(sorted(details[single.id]))}
+    check_invariants(sessions)
 
 
 def test_a_row_that_cannot_be_signed_fails_alone_with_its_code(sessions: Any, registry: Registry) -> None:

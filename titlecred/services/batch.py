@@ -25,16 +25,16 @@ import os
 import secrets
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, text, update
+from sqlalchemy import Integer, any_, bindparam, func, insert, text, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
-from issuer.credential import new_credential_id
 from issuer.errors import InvalidRecord
-from issuer.sign import issue_pair
 from titlecred.db.models import (
     Account,
     Application,
@@ -51,10 +51,10 @@ from titlecred.db.models import (
 from titlecred.db.models_batch import BatchItem, BatchRun
 from titlecred.db.models_elicense import ElicenseOutbox
 from titlecred.errors import AppError, error_code, error_message
-from titlecred.services import applications, audit, numbering, orgs, outbox, status
+from titlecred.services import applications, audit, bulk, numbering, orgs, outbox, status
+from titlecred.services.certify import sign_certificate
 from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
-from titlecred.services.elicense_id import with_identifier
 from titlecred.services.errors import TYPED_ERRORS, Conflict, NotFound
 from titlecred.services.metrics import BATCH_FAILED, ISSUED
 from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
@@ -174,6 +174,14 @@ def _take_numbers(session: Session, region_code: str, year: int, n: int) -> int:
     return first
 
 
+def _among(session: Session, column: Any, values: set[int]) -> Any:
+    """`column IN values`; on PostgreSQL `= ANY(array)`: one parameter instead of a thousand, and the same
+    statement text every time (the driver parses a long statement anew whenever its text changes)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("among", sorted(values), type_=postgresql.ARRAY(Integer)))
+    return column.in_(values)
+
+
 def _take_indexes(session: Session, registry: Registry, purpose: str, n: int) -> list[tuple[str, int]]:
     """`n` unused (list, index) pairs of `purpose`, uniformly at random among the unused of each list."""
     cap = int(registry.config.status_list_bits * registry.config.status_fill_limit)
@@ -185,7 +193,8 @@ def _take_indexes(session: Session, registry: Registry, purpose: str, n: int) ->
         while len(chosen) < want:
             candidates = {secrets.randbelow(lst.size_bits) for _ in range(2 * (want - len(chosen)) + 8)} - chosen
             taken = set(session.exec(select(StatusEntry.index).where(StatusEntry.list_id == lst.id,
-                                                                    col(StatusEntry.index).in_(candidates))).all())
+                                                                    _among(session, col(StatusEntry.index),
+                                                                           candidates))).all())
             for c in candidates - taken:
                 if len(chosen) < want:
                     chosen.add(c)
@@ -213,28 +222,57 @@ class ChunkResult:
 @dataclass
 class _Ready:
     item_id: int
-    app: Application
+    app_id: int
+    channel: str
+    level: str
     record: Any
     person_id: int
     employer_id: int | None
 
 
-def _employers(session: Session, apps: list[Application]) -> dict[int, int | None]:
-    """The employer of each application's holder (the application's own, else the holder's unit)."""
-    out: dict[int, int | None] = {}
-    missing = {a.person_id for a in apps if a.employer_id is None}
-    by_person: dict[int, int | None] = {}
+def _employers(session: Session, missing: set[int]) -> dict[int, int]:
+    """The unit of each holder in `missing` whose account is at an employer (or a self-reviewing unit):
+    the employer of an application that names none."""
+    by_person: dict[int, int] = {}
     if missing:
-        rows = session.exec(select(Account.person_id, Organization.id, Organization.kind)
-                            .join(Organization, col(Organization.id) == col(Account.org_id))
-                            .where(col(Account.person_id).in_(missing))).all()
+        rows = session.execute(select(Account.person_id, Organization.id, Organization.kind)
+                               .join(Organization, col(Organization.id) == col(Account.org_id))
+                               .where(col(Account.person_id).in_(missing))).all()
         for person_id, org_id, kind in rows:
             if person_id is not None and person_id not in by_person and kind in (EMPLOYER, SELF_REVIEW):
                 by_person[person_id] = org_id
-    for a in apps:
-        assert a.id is not None
-        out[a.id] = a.employer_id if a.employer_id is not None else by_person.get(a.person_id)
-    return out
+    return by_person
+
+
+def _claim(session: Session, run_id: int, size: int) -> list[tuple[int, int]]:
+    """(item id, application id) of up to `size` pending items of the run, locked (skipping locked ones)."""
+    items = _table(BatchItem)
+    rows = session.execute(sa_select(items.c.id, items.c.application_id)
+                           .where(items.c.run_id == run_id, items.c.state == "pending")
+                           .order_by(items.c.id).limit(size).with_for_update(skip_locked=True)).all()
+    return [(int(i), int(a)) for i, a in rows]
+
+
+def _lock_applications(session: Session, app_ids: list[int]) -> dict[int, Any]:
+    """The claimed applications, locked in id order (the lock order every issuer keeps), with the holder's
+    ID number. Plain rows, not ORM objects: building and tracking objects cost more than the query."""
+    apps, persons = _table(Application), _table(Person)
+    stmt = (sa_select(apps.c.id, apps.c.state, apps.c.channel, apps.c.employer_id, apps.c.person_id,
+                      apps.c.facts_json, persons.c.id_number)
+            .join(persons, persons.c.id == apps.c.person_id)
+            .where(apps.c.id.in_(app_ids)).order_by(apps.c.id).with_for_update(of=apps))
+    return {row.id: row for row in session.execute(stmt).all()}
+
+
+def _certificates_of(session: Session, app_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """(certificate id, number) of those applications that have one. A statement of its own, after the
+    applications are locked: on PostgreSQL a statement that waited for a row lock still reads the rest
+    of its snapshot from before the wait, so a certificate joined into the locking query would be missed
+    when a single issuance committed it meanwhile."""
+    certs = _table(Certificate)
+    rows = session.execute(sa_select(certs.c.application_id, certs.c.id, certs.c.certificate_number)
+                           .where(certs.c.application_id.in_(app_ids))).all()
+    return {a: (c, n) for a, c, n in rows}
 
 
 def issue_chunk(session: Session, registry: Registry, actor: Principal, run_id: int,
@@ -243,52 +281,44 @@ def issue_chunk(session: Session, registry: Registry, actor: Principal, run_id: 
     worker = worker or worker_name()
     result = ChunkResult()
     with atomic(session):
-        claim = (select(BatchItem).where(BatchItem.run_id == run_id, BatchItem.state == "pending")
-                 .order_by(col(BatchItem.id)).limit(size).with_for_update(skip_locked=True)
-                 .execution_options(populate_existing=True))
-        claimed = list(session.exec(claim).all())
+        claimed = _claim(session, run_id, size)
         result.claimed = len(claimed)
         if not claimed:
             return result
         now = registry.now()
-        app_ids = sorted(i.application_id for i in claimed)
-        apps = {a.id: a for a in session.exec(select(Application).where(col(Application.id).in_(app_ids))
-                                              .order_by(col(Application.id)).with_for_update()
-                                              .execution_options(populate_existing=True)).all()}
-        existing = {c.application_id: c for c in session.exec(
-            select(Certificate).where(col(Certificate.application_id).in_(app_ids))).all()}
-        persons = {p.id: p for p in session.exec(
-            select(Person).where(col(Person.id).in_({a.person_id for a in apps.values()}))).all()}
-        employers = _employers(session, list(apps.values()))
+        app_ids = sorted(a for _, a in claimed)
+        apps = _lock_applications(session, app_ids)
+        existing = _certificates_of(session, app_ids)
+        employers = _employers(session, {a.person_id for a in apps.values() if a.employer_id is None})
         outcomes: list[dict[str, Any]] = []
         ready: list[_Ready] = []
-        for item in sorted(claimed, key=lambda i: i.application_id):
-            assert item.id is not None
-            app = apps.get(item.application_id)
-            base = {"id": item.id, "worker": worker, "updated_at": now}
-            if app is None or app.id is None:
+        for item_id, app_id in sorted(claimed, key=lambda c: c[1]):
+            app = apps.get(app_id)
+            base = {"id": item_id, "worker": worker, "updated_at": now}
+            if app is None:
                 outcomes.append({**base, "state": "failed", "code": "not_found", "message": "no such application"})
                 continue
-            cert = existing.get(app.id)
+            cert = existing.get(app_id)
             if cert is not None:  # issued already (by an approval, or an earlier run): report that one
-                outcomes.append({**base, "state": "issued", "certificate_id": cert.id,
-                                 "certificate_number": cert.certificate_number, "code": "already_issued"})
+                outcomes.append({**base, "state": "issued", "certificate_id": cert[0],
+                                 "certificate_number": cert[1], "code": "already_issued"})
                 continue
             if app.state != "approved":
                 outcomes.append({**base, "state": "failed", "code": "not_approved",
                                  "message": f"the application is {app.state}; only an approved one is issued"})
                 continue
-            person = persons.get(app.person_id)
-            assert person is not None and person.id is not None
+            facts: dict[str, Any] = json.loads(app.facts_json)
             try:
-                record = with_print_form(applications.to_record(applications.facts_of(app), person.id_number))
+                record = with_print_form(applications.to_record(facts, app.id_number))
             except InvalidRecord as e:
                 outcomes.append({**base, "state": "failed", "code": e.code, "message": e.message[:500]})
                 continue
             except TYPED_ERRORS as e:
                 outcomes.append({**base, "state": "failed", "code": error_code(e), "message": error_message(e)[:500]})
                 continue
-            ready.append(_Ready(item.id, app, record, person.id, employers[app.id]))
+            employer = app.employer_id if app.employer_id is not None else employers.get(app.person_id)
+            ready.append(_Ready(item_id, app.id, app.channel, str(facts.get("level", "")), record, app.person_id,
+                                employer))
         if ready:
             _issue_ready(session, registry, actor, ready, outcomes, now, worker)
         if outcomes:
@@ -303,10 +333,14 @@ def issue_chunk(session: Session, registry: Registry, actor: Principal, run_id: 
     return result
 
 
+_CERT_COLUMNS = ("id", "application_id", "person_id", "employer_id", "channel", "certificate_number", "level_code",
+                 "region_code", "year", "seq", "name", "qualification", "record_json", "full_id", "minimal_id",
+                 "full_json", "minimal_json", "full_hash", "minimal_hash", "key_id", "issued_at", "state",
+                 "revocation_list_id", "revocation_index", "suspension_list_id", "suspension_index")
+
+
 def _issue_ready(session: Session, registry: Registry, actor: Principal, ready: list[_Ready],
                  outcomes: list[dict[str, Any]], now: datetime, worker: str) -> None:
-    from dataclasses import replace
-
     bureau = orgs.bureau(session)
     assert bureau.region_code is not None
     region, year = bureau.region_code, china_year(now)
@@ -314,88 +348,72 @@ def _issue_ready(session: Session, registry: Registry, actor: Principal, ready: 
     revs = _take_indexes(session, registry, "revocation", len(ready))
     susps = _take_indexes(session, registry, "suspension", len(ready))
     key = registry.keys.active()
-    cert_rows: list[dict[str, Any]] = []
-    fulls: list[dict[str, Any]] = []  # each signed full credential, as signed (not parsed back from its JSON)
+    ids = bulk.reserve_ids(session, _table(Certificate), len(ready))
+    certs: list[tuple[Any, ...]] = []
+    # What each certificate's audit entry, credential hashes and outbox row need, from the objects in hand
+    # (nothing signed is parsed back from its JSON).
+    signed: list[tuple[int, str, str, str, str, str, str]] = []
+    outbox_keys: list[str] = []
     for k, r in enumerate(ready):
-        seq = first + k
-        letter = applications.placeholder_number(str(applications.facts_of(r.app).get("level", "")))[0]
-        number = numbering.format_number(letter, region, year, seq)
-        # The same record steps as a single issuance (issuance.sign_and_store): the identifier needs the number.
-        record = with_identifier(replace(r.record, certificateNumber=number), registry.profile)
+        seq, cid = first + k, ids[k]
+        number = numbering.format_number(applications.placeholder_number(r.level)[0], region, year, seq)
         (rl, ri), (sl, si) = revs[k], susps[k]
         entries = [status.entry_json(registry, rl, "revocation", ri), status.entry_json(registry, sl, "suspension", si)]
-        pair = issue_pair(record, registry.profile, key, now=now, status=entries,
-                          full_id=new_credential_id(), minimal_id=new_credential_id())
-        fulls.append(pair.full)
-        cert_rows.append({
-            "application_id": r.app.id, "reissue_of_id": None, "person_id": r.person_id,
-            "employer_id": r.employer_id, "channel": r.app.channel, "certificate_number": number,
-            "level_code": record.levelCode, "region_code": region, "year": year, "seq": seq, "name": record.name,
-            "qualification": record.qualification,
-            "record_json": json.dumps(record.as_dict(), ensure_ascii=False),
-            "full_id": pair.full["id"], "minimal_id": pair.minimal["id"],
-            "full_json": json.dumps(pair.full, ensure_ascii=False),
-            "minimal_json": json.dumps(pair.minimal, ensure_ascii=False),
-            "full_hash": audit.credential_hash(pair.full), "minimal_hash": audit.credential_hash(pair.minimal),
-            "key_id": key.verification_method, "issued_at": now, "state": "active",
-            "revocation_list_id": rl, "revocation_index": ri, "suspension_list_id": sl, "suspension_index": si,
-        })
-    # Core inserts of the tables, not the ORM's bulk path: the rows are plain dicts already, and the ORM's
-    # per-row bookkeeping cost as much as the statements themselves.
-    cert_table = _table(Certificate)
-    ids = list(session.execute(insert(cert_table).returning(cert_table.c.id, sort_by_parameter_order=True),
-                               cert_rows).scalars())
-    entries_rows: list[dict[str, Any]] = []
-    for cid, row in zip(ids, cert_rows, strict=True):
-        row["id"] = cid
-        entries_rows.append({"list_id": row["revocation_list_id"], "index": row["revocation_index"],
-                             "certificate_id": cid, "credential_id": None, "created_at": now})
-        entries_rows.append({"list_id": row["suspension_list_id"], "index": row["suspension_index"],
-                             "certificate_id": cid, "credential_id": None, "created_at": now})
-    session.execute(insert(_table(StatusEntry)), entries_rows)
+        # What a single issuance signs (issuance.sign_and_store), now that the record has its number.
+        record, pair = sign_certificate(registry, key, replace(r.record, certificateNumber=number), now=now,
+                                        status=entries)
+        full_id, minimal_id = pair.full["id"], pair.minimal["id"]
+        full_json = json.dumps(pair.full, ensure_ascii=False)
+        full_hash, minimal_hash = audit.credential_hash(pair.full), audit.credential_hash(pair.minimal)
+        certs.append((cid, r.app_id, r.person_id, r.employer_id, r.channel, number, record.levelCode, region, year,
+                      seq, record.name, record.qualification, json.dumps(record.as_dict(), ensure_ascii=False),
+                      full_id, minimal_id, full_json, json.dumps(pair.minimal, ensure_ascii=False), full_hash,
+                      minimal_hash, key.verification_method, now, "active", rl, ri, sl, si))
+        signed.append((cid, number, full_id, minimal_id, full_hash, minimal_hash, r.channel))
+        outbox_keys.append(outbox.event_key_of(full_json, number, "issued", pair.full))
+    bulk.insert_rows(session, _table(Certificate), _CERT_COLUMNS, certs)
+    bulk.insert_rows(session, _table(StatusEntry), ("list_id", "index", "certificate_id", "created_at"),
+                     [row for k, cid in enumerate(ids) for row in ((*revs[k], cid, now), (*susps[k], cid, now))])
     # The audit chain: one entry per certificate, hashed in order under the head's lock.
     insert_ignore(session, AuditHead, {"id": 1, "seq": 0, "hash": audit.GENESIS})
     head = locked(session, select(AuditHead).where(AuditHead.id == 1))
     assert head is not None
     seq, prev = head.seq, head.hash
-    at_text = stamp(now)
-    audit_rows: list[dict[str, Any]] = []
-    hash_rows: list[dict[str, Any]] = []
-    for r, row in zip(ready, cert_rows, strict=True):
+    at_text, who = stamp(now), actor.actor
+    audit_rows: list[tuple[Any, ...]] = []
+    hash_rows: list[tuple[Any, ...]] = []
+    for r, (cid, number, full_id, minimal_id, full_hash, minimal_hash, channel) in zip(ready, signed, strict=True):
         seq += 1
-        details = {"certificateId": row["id"], "certificateNumber": row["certificate_number"],
-                   "fullId": row["full_id"], "minimalId": row["minimal_id"], "fullHash": row["full_hash"],
-                   "minimalHash": row["minimal_hash"], "keyId": row["key_id"], "channel": row["channel"],
-                   "applicationId": r.app.id}
+        details = {"certificateId": cid, "certificateNumber": number, "fullId": full_id, "minimalId": minimal_id,
+                   "fullHash": full_hash, "minimalHash": minimal_hash, "keyId": key.verification_method,
+                   "channel": channel, "applicationId": r.app_id}
         details_json = audit.canonical_json(details)
-        subject = f"certificate:{row['certificate_number']}"
-        digest = audit.entry_hash(seq, at_text, actor.actor, "certificate.issued", subject, details_json, prev,
-                                  details)
-        audit_rows.append({"seq": seq, "at": at_text, "actor": actor.actor, "action": "certificate.issued",
-                           "subject": subject, "details_json": details_json, "prev_hash": prev, "hash": digest})
-        hash_rows.append({"hash": row["full_hash"], "audit_seq": seq, "credential_id": row["full_id"]})
-        hash_rows.append({"hash": row["minimal_hash"], "audit_seq": seq, "credential_id": row["minimal_id"]})
+        subject = f"certificate:{number}"
+        digest = audit.entry_hash(seq, at_text, who, "certificate.issued", subject, details_json, prev, details)
+        audit_rows.append((seq, at_text, who, "certificate.issued", subject, details_json, prev, digest))
+        hash_rows.append((full_hash, seq, full_id))
+        hash_rows.append((minimal_hash, seq, minimal_id))
         prev = digest
-    session.execute(insert(_table(AuditEntry)), audit_rows)
+    bulk.insert_rows(session, _table(AuditEntry),
+                     ("seq", "at", "actor", "action", "subject", "details_json", "prev_hash", "hash"), audit_rows)
     head.seq, head.hash = seq, prev
     session.add(head)
-    session.execute(insert(_table(CredentialHash)), hash_rows)
+    session.flush()
+    bulk.insert_rows(session, _table(CredentialHash), ("hash", "audit_seq", "credential_id"), hash_rows)
     # As a single issuance does (issuance.sign_and_store): each license event goes to the provincial
     # library's outbox in the transaction that issues it.
-    session.execute(insert(_table(ElicenseOutbox)), [
-        {"event_key": outbox.event_key_of(row["full_json"], row["certificate_number"], "issued", full),
-         "certificate_id": row["id"], "event": "issued", "created_at": now, "next_attempt_at": now, "attempts": 0}
-        for row, full in zip(cert_rows, fulls, strict=True)])
-    app_ids = [r.app.id for r in ready]
-    session.execute(update(Application).where(col(Application.id).in_(app_ids))
-                    .values(state="issued", updated_at=now).execution_options(synchronize_session=False))
-    session.execute(insert(_table(ReviewStep)), [{"application_id": r.app.id, "at": now, "stage": "bureau",
-                                          "org_id": actor.org_id, "actor_account_id": actor.account_id,
-                                          "action": "issued", "reason": None} for r in ready])
-    for r, row in zip(ready, cert_rows, strict=True):
-        outcomes.append({"id": r.item_id, "state": "issued", "certificate_id": row["id"],
-                         "certificate_number": row["certificate_number"], "code": None, "message": None,
-                         "worker": worker, "updated_at": now})
+    bulk.insert_rows(session, _table(ElicenseOutbox),
+                     ("event_key", "certificate_id", "event", "created_at", "next_attempt_at", "attempts"),
+                     [(key_, cid, "issued", now, now, 0) for key_, cid in zip(outbox_keys, ids, strict=True)])
+    app_ids = [r.app_id for r in ready]
+    session.execute(update(_table(Application)).where(_table(Application).c.id.in_(app_ids))
+                    .values(state="issued", updated_at=now))
+    bulk.insert_rows(session, _table(ReviewStep),
+                     ("application_id", "at", "stage", "org_id", "actor_account_id", "action", "reason"),
+                     [(a, now, "bureau", actor.org_id, actor.account_id, "issued", None) for a in app_ids])
+    for r, (cid, number, *_rest) in zip(ready, signed, strict=True):
+        outcomes.append({"id": r.item_id, "state": "issued", "certificate_id": cid, "certificate_number": number,
+                         "code": None, "message": None, "worker": worker, "updated_at": now})
 
 
 # ------------------------------------------------------------------ driving a run

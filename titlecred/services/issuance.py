@@ -23,9 +23,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from issuer.credential import new_credential_id
 from issuer.record import TitleRecord
-from issuer.sign import issue_pair, sign_document
+from issuer.sign import sign_document
 from proofs.bounds import check_document
 from proofs.dataintegrity import parse_datetime
 from proofs.errors import ProofLayerError
@@ -44,13 +43,12 @@ from titlecred.db.models import (
 )
 from titlecred.db.models_idempotency import IdempotencyKey
 from titlecred.services import applications, audit, numbering, orgs, outbox, status
+from titlecred.services.certify import sign_certificate
 from titlecred.services.clock import china_year, stamp
 from titlecred.services.context import Registry
-from titlecred.services.elicense_id import with_identifier
 from titlecred.services.errors import Conflict, Invalid, NotFound
 from titlecred.services.metrics import ISSUED
 from titlecred.services.principal import EMPLOYER, SELF_REVIEW, Principal, require_bureau
-from titlecred.services.printability import with_print_form
 from titlecred.services.tx import atomic, locked
 
 CREDENTIALS_V1_URL = "https://www.w3.org/2018/credentials/v1"
@@ -73,11 +71,9 @@ def sign_and_store(session: Session, registry: Registry, actor: Principal, *, re
                    action: str = "certificate.issued") -> Certificate:
     """Sign both credentials and write the certificate, inside the caller's transaction."""
     now = registry.now()
-    record = with_identifier(with_print_form(record), registry.profile)
     # The key is taken as late as possible: whichever key is active at signing time signs.
     key = registry.keys.active()
-    pair = issue_pair(record, registry.profile, key, now=now, status=alloc.entries,
-                      full_id=new_credential_id(), minimal_id=new_credential_id())
+    record, pair = sign_certificate(registry, key, record, now=now, status=alloc.entries)
     full_hash, minimal_hash = audit.credential_hash(pair.full), audit.credential_hash(pair.minimal)
     cert = Certificate(
         application_id=application.id if application else None,
