@@ -71,17 +71,22 @@ class BodyLimit:
                 return
             chunks.append(body)
             more = message.get("more_body", False)
-        buffered = b"".join(chunks)
-        sent = False
+        await self.app(scope, replay(b"".join(chunks), False, receive), send)
 
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": buffered, "more_body": False}
-            return await receive()
 
-        await self.app(scope, replay, send)
+def replay(body: bytes, more: bool, receive: Receive) -> Receive:
+    """A `receive` that first hands over a body already read (`more`: whether the client announced
+    more of it), then the connection's own messages."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": more}
+        return await receive()
+
+    return replayed
 
 
 async def _drain(receive: Receive) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from titlecred.api import vc_answers as answers
 from titlecred.api.accesslog import observe
 from titlecred.api.heavy import verify_credential
-from titlecred.api.limits import JSON_LIMIT, ASGIApp, Message, Receive, Scope, Send
+from titlecred.api.limits import JSON_LIMIT, ASGIApp, Receive, Scope, Send, replay
 from titlecred.services import verification
 from titlecred.services.errors import Invalid
 from titlecred.services.metrics import VERIFICATIONS
@@ -56,14 +56,14 @@ class VerifyFastPath:
         body, rest = read
         vc, options = _credential(body)
         if vc is None:
-            await self.app(scope, _replay(body, rest, receive), send)
+            await self.app(scope, replay(body, rest, receive), send)
             return
         try:
             result = await verify_credential(self.state, vc, options)
         except Exception:
             # Not a normal answer: the application's route and error handlers give the one it would.
             log.debug("verification raised on the fast path; the route answers", exc_info=True)
-            await self.app(scope, _replay(body, rest, receive), send)
+            await self.app(scope, replay(body, rest, receive), send)
             return
         VERIFICATIONS.labels(result.verdict).inc()
         status, media_type, content = answers.credential_answer(result)
@@ -113,15 +113,3 @@ def _credential(body: bytes) -> tuple[dict[str, Any] | None, Any]:
         return None, None
     return vc, data.get("options")
 
-
-def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": more}
-        return await receive()
-
-    return replay
