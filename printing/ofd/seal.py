@@ -72,6 +72,15 @@ def sm3(data: bytes) -> bytes:
     return digest.finalize()
 
 
+def _crypt_sm2(private_hex: str, public_hex: str) -> sm2.CryptSM2:
+    """gmssl's SM2 with the public key (hex x‖y) set as given. Its constructor drops a "04" prefix with
+    `lstrip("04")`, which strips every leading '0' and '4': a key whose x begins with "04" (one in 256)
+    became another point, and verifying with it raised or failed."""
+    crypt = sm2.CryptSM2(private_key=private_hex, public_key="")
+    crypt.public_key = public_hex
+    return crypt
+
+
 def _sm2_e(public_hex: str, message: bytes) -> bytes:
     """e = SM3(Z_A ‖ M), Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ x_G ‖ y_G ‖ x_A ‖ y_A) (GB/T 32918.2, GM/T 0009)."""
     table = sm2.default_ecc_table
@@ -113,9 +122,8 @@ class SoftwareSm2Signer:
         if not 1 <= d < _N - 1:
             raise SealError("the SM2 private key is out of range")
         self._d = f"{d:064x}"
-        self._sm2 = sm2.CryptSM2(private_key=self._d, public_key="")
-        self.public_key = self._sm2._kg(d, sm2.default_ecc_table["g"])  # hex x‖y
-        self._sm2 = sm2.CryptSM2(private_key=self._d, public_key=self.public_key)
+        self.public_key = _crypt_sm2(self._d, "")._kg(d, sm2.default_ecc_table["g"])  # hex x‖y
+        self._sm2 = _crypt_sm2(self._d, self.public_key)
         self.seal_name = seal_name
         self.seal_id = seal_id
 
@@ -180,7 +188,7 @@ class SoftwareSm2Verifier:
             r, s = (int.from_bytes(v, "big", signed=True) for _, v, _ in rs)
             if not (0 < r < _N and 0 < s < _N):
                 return SealCheck(False, "the SM2 signature is out of range", "04" + public_hex)
-            checker = sm2.CryptSM2(private_key="", public_key=public_hex)
+            checker = _crypt_sm2("", public_hex)
             if not checker.verify(f"{r:064x}{s:064x}", _sm2_e(public_hex, to_sign_enc)):
                 return SealCheck(False, "the SM2 signature does not verify", "04" + public_hex)
             return SealCheck(True, "the SM2 signature over Signature.xml verifies", "04" + public_hex)

@@ -81,9 +81,21 @@ def test_the_sm2_signature_verifies_in_gmssls_own_sm3_path(sealed: bytes, signer
     to_sign, key, _alg, sig = der.children(body)
     _t, rs_body, _e = der.read(sig[1][1:])
     r, s = (int.from_bytes(v, "big") for _, v, _ in der.children(rs_body))
-    checker = sm2.CryptSM2(private_key="", public_key=key[1][2:].hex())
+    checker = sm2.CryptSM2(private_key="", public_key="")
+    checker.public_key = key[1][2:].hex()  # set, not passed: the constructor's lstrip("04") mangles some keys
     assert checker.verify_with_sm3(f"{r:064x}{s:064x}", to_sign[2])
     assert not checker.verify_with_sm3(f"{r:064x}{s:064x}", to_sign[2] + b"x")
+
+
+def test_a_seal_whose_key_begins_with_04_verifies(samples: dict) -> None:
+    # The private key 11's public x begins with "04": gmssl's constructor strips that as if it were
+    # the uncompressed-point prefix (and every further leading '0' and '4'), one key in 256.
+    signer = SoftwareSm2Signer((11).to_bytes(32, "big"), "示例市人力资源和社会保障局")
+    assert signer.public_key.startswith("04")
+    cert = samples["senior_b"]
+    result = verify_sealed(read_parts(seal_ofd(render_ofd(cert.full, cert.qr_text), signer, signed_at=SIGNED_AT)))
+    assert result.sealed and result.ok, result.reason
+    assert result.signer_key == "04" + signer.public_key
 
 
 def test_changing_any_part_is_detected(sealed: bytes) -> None:
