@@ -81,6 +81,14 @@ def _crypt_sm2(private_hex: str, public_hex: str) -> sm2.CryptSM2:
     return crypt
 
 
+def _on_curve(public_hex: str) -> bool:
+    """Whether hex x‖y is a point of the SM2 curve: y² = x³ + ax + b (mod p)."""
+    table = sm2.default_ecc_table
+    p, a, b = (int(table[k], 16) for k in ("p", "a", "b"))
+    x, y = int(public_hex[:64], 16), int(public_hex[64:], 16)
+    return x < p and y < p and (y * y - (x * x * x + a * x + b)) % p == 0
+
+
 def _sm2_e(public_hex: str, message: bytes) -> bytes:
     """e = SM3(Z_A ‖ M), Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ x_G ‖ y_G ‖ x_A ‖ y_A) (GB/T 32918.2, GM/T 0009)."""
     table = sm2.default_ecc_table
@@ -188,8 +196,16 @@ class SoftwareSm2Verifier:
             r, s = (int.from_bytes(v, "big", signed=True) for _, v, _ in rs)
             if not (0 < r < _N and 0 < s < _N):
                 return SealCheck(False, "the SM2 signature is out of range", "04" + public_hex)
+            if not _on_curve(public_hex):
+                return SealCheck(False, "the signer's key is not a point on the SM2 curve")
             checker = _crypt_sm2("", public_hex)
-            if not checker.verify(f"{r:064x}{s:064x}", _sm2_e(public_hex, to_sign_enc)):
+            try:
+                verified = checker.verify(f"{r:064x}{s:064x}", _sm2_e(public_hex, to_sign_enc))
+            except TypeError:
+                # gmssl's point arithmetic returns None at the point at infinity, which only a
+                # constructed signature reaches: not a valid signature, and not a crash.
+                verified = False
+            if not verified:
                 return SealCheck(False, "the SM2 signature does not verify", "04" + public_hex)
             return SealCheck(True, "the SM2 signature over Signature.xml verifies", "04" + public_hex)
         except der.DerError as e:

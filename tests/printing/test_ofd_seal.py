@@ -98,6 +98,31 @@ def test_a_seal_whose_key_begins_with_04_verifies(samples: dict) -> None:
     assert result.signer_key == "04" + signer.public_key
 
 
+def _with(signed_value: bytes, *, key: bytes | None = None, rs: tuple[int, int] | None = None) -> bytes:
+    """`signed_value` with its signer's key (hex-free x‖y bytes) or its (r, s) replaced."""
+    _tag, body, _end = der.read(signed_value)
+    to_sign, key_item, alg, sig = der.children(body)
+    new_key = der.bit_string(b"\x04" + key) if key is not None else key_item[2]
+    new_sig = der.bit_string(der.sequence(der.integer(rs[0]), der.integer(rs[1]))) if rs is not None else sig[2]
+    return der.sequence(to_sign[2], new_key, alg[2], new_sig)
+
+
+def test_a_constructed_signed_value_fails_its_check_without_raising() -> None:
+    from printing.ofd.seal import SoftwareSm2Verifier
+
+    xml = b"<ofd:Signature/>"
+    # Private key 1: the public key is the generator G, so that s = 5, r = n - 10 gives
+    # t = r + s = -s and [s]G + [t]G is the point at infinity (gmssl's arithmetic returns None there).
+    signer = SoftwareSm2Signer((1).to_bytes(32, "big"), "伪造")
+    value = signer.signed_value(xml, signed_at=SIGNED_AT, property_info="/" + SIGNATURE_PATH)
+    assert SoftwareSm2Verifier().verify(value, xml).ok
+    n = int(sm2.default_ecc_table["n"], 16)
+    infinity = SoftwareSm2Verifier().verify(_with(value, rs=(n - 10, 5)), xml)
+    assert not infinity.ok and "does not verify" in infinity.reason
+    off_curve = SoftwareSm2Verifier().verify(_with(value, key=(1).to_bytes(32, "big") * 2), xml)
+    assert not off_curve.ok and "not a point on the SM2 curve" in off_curve.reason
+
+
 def test_changing_any_part_is_detected(sealed: bytes) -> None:
     parts = read_parts(sealed)
     for path in parts:
