@@ -34,14 +34,23 @@ async def run_verification(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(_executor, functools.partial(fn, *args))
 
 
-def _verify_vc(state: Any, vc: dict[str, Any], options: Any) -> VerificationResult:
+def _verify(what: Callable[..., T], state: Any, document: dict[str, Any], options: Any) -> T:
     # One hop for the whole request; a session is opened here and touches the database only if the
     # audit log is needed as evidence (a compromised key) or a status list is due for its recheck.
     with state.sessions() as session:
         source = CachedStatusSource(state.status_cache, state.registry, session)
-        return verification.verify_vc(session, state.registry, vc, options, source)
+        return what(session, state.registry, document, options, source)
+
+
+def _verify_vc(state: Any, vc: dict[str, Any], options: Any) -> VerificationResult:
+    return _verify(verification.verify_vc, state, vc, options)
 
 
 async def verify_credential(state: Any, vc: dict[str, Any], options: Any) -> VerificationResult:
     """`POST /credentials/verify`'s work on the verification threads (`state`: the app's state)."""
     return await run_verification(_verify_vc, state, vc, options)
+
+
+async def verify_presentation(state: Any, vp: dict[str, Any], options: Any) -> verification.PresentationResult:
+    """`POST /presentations/verify`'s work on the verification threads."""
+    return await run_verification(_verify, verification.verify_vp, state, vp, options)

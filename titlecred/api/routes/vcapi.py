@@ -21,17 +21,15 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from titlecred.api import heavy
 from titlecred.api import models as m
 from titlecred.api import vc_answers as answers
 from titlecred.api.deps import PrincipalDep, RegistryDep, SessionDep
-from titlecred.api.heavy import run_verification, verify_credential
 from titlecred.api.problems import MEDIA_TYPE, PROBLEM_BASE
 from titlecred.services import certificates, issuance, verification
-from titlecred.services.context import Registry
 from titlecred.services.errors import Invalid
 from titlecred.services.metrics import VERIFICATIONS
 from titlecred.services.rows import parse_json_object
-from titlecred.services.status_cache import CachedStatusSource
 
 router = APIRouter(tags=["VC API"])
 
@@ -97,12 +95,6 @@ def publish(list_id: Annotated[str, Path(max_length=32, pattern=r"^[a-z]+-[0-9]+
     return Response(status_code=204)
 
 
-def _verify_vp(request: Request, registry: Registry, vp: dict[str, Any], options: Any) -> Any:
-    with request.app.state.sessions() as session:
-        source = CachedStatusSource(request.app.state.status_cache, registry, session)
-        return verification.verify_vp(session, registry, vp, options, source)
-
-
 @router.post("/credentials/verify", summary="Verify a credential (public)", response_model=m.VerifyResponse,
              responses={400: {"model": m.VerifyResponse}, 422: {"model": m.VerifyResponse}},
              openapi_extra=_doc(m.VerifyRequest))
@@ -117,7 +109,7 @@ async def verify(request: Request) -> JSONResponse:
     if not isinstance(vc, dict):
         return _not_verified(400, "malformed_request", "verifiableCredential must be a JSON object", [],
                              {"verdict": "unreadable", "checks": []})
-    result = await verify_credential(request.app.state, vc, body.get("options"))
+    result = await heavy.verify_credential(request.app.state, vc, body.get("options"))
     VERIFICATIONS.labels(result.verdict).inc()
     status, media_type, content = answers.credential_answer(result)
     return JSONResponse(content, status_code=status, media_type=media_type)
@@ -134,11 +126,11 @@ async def verify_presentation(request: Request, registry: RegistryDep) -> JSONRe
         return _not_verified(e.status, e.code, e.message, [], {"verdict": "unreadable", "credentials": []})
     vp = body.get("verifiablePresentation", body.get("presentation"))
     if isinstance(vp, str):  # an SD-JWT VC with its key-binding JWT (OpenID4VP's dc+sd-jwt presentation)
-        return await run_verification(_sd_jwt_presentation, request, registry, vp, body.get("options"))
+        return await heavy.run_verification(_sd_jwt_presentation, request, registry, vp, body.get("options"))
     if not isinstance(vp, dict):
         return _not_verified(400, "malformed_request", "verifiablePresentation must be a JSON object", [],
                              {"verdict": "unreadable", "credentials": []})
-    result = await run_verification(_verify_vp, request, registry, vp, body.get("options"))
+    result = await heavy.verify_presentation(request.app.state, vp, body.get("options"))
     results = {"presentation": {"proof": [{"verified": p.ok, "reason": p.reason} for p in result.proof]},
                "credentials": [{"verified": r.verified, **verification.results_json(r)} for r in result.credentials]}
     if result.verified:
